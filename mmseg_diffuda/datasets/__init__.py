@@ -1,2 +1,8 @@
 """Datasets (registered in mmseg DATASETS), UDA pairing, rare class sampling and transforms."""
 from . import transforms  # noqa: F401
+from .gta5 import GTA5Dataset
+from .rare_class_sampling import RareClassSampler
+from .synthia import SynthiaDataset
+from .uda_dataset import UDADataset
+
+__all__ = ['GTA5Dataset', 'SynthiaDataset', 'UDADataset', 'RareClassSampler']

@@ -1,1 +1,4 @@
+"""Decode heads."""
+from .daformer_head import ASPPFusion, DAFormerHead, LinearEmbedding
 
+__all__ = ['ASPPFusion', 'DAFormerHead', 'LinearEmbedding']

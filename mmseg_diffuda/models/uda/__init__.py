@@ -1,1 +1,7 @@
+"""Self-training UDA segmentors: the student/teacher base class and the methods built on it."""
+from .base import UDASegmentor
+from .dacs import DACS
+from .frozen_encoder import FrozenEncoder
+from .uda_encoder_decoder import UDAEncoderDecoder
 
+__all__ = ['UDASegmentor', 'DACS', 'FrozenEncoder', 'UDAEncoderDecoder']

@@ -1,0 +1,20 @@
+# A short version of adamw_poly10warm_40k.py for the toy data: the same AdamW parameter groups and
+# warm-up + poly shape, scaled to 1000 iterations so that a toy run takes minutes on a CPU.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    # 10x DAFormer's 6e-5: the toy model starts from random weights, not ImageNet MiT weights.
+    optimizer=dict(type='AdamW', lr=6e-04, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            head=dict(lr_mult=10.0),
+            pos_block=dict(decay_mult=0.0),
+            norm=dict(decay_mult=0.0))))
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=1000),
+]
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=250)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,23 @@
+# MIC on DAFormer (Hoyer et al., CVPR 2023), SYNTHIA -> Cityscapes: DAFormer's SYNTHIA recipe
+# plus masked image consistency (see mic_daformer_mitb5_gta2cs-512x512.py for what MIC(HRDA)
+# would need on top).
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/models/daformer_sepaspp_mitb5.py',
+    '../_base_/datasets/synthia_to_cityscapes_512x512.py',
+    '../_base_/schedules/adamw_poly10warm_40k.py',
+    '../_base_/uda/mic.py',
+]
+model = dict(_delete_=True, segmentor=dict(_base_.model, type='UDAEncoderDecoder'), **_base_.uda)
+# mIoU16 / mIoU13 as in daformer_mitb5_synthia2cs-512x512.py.
+synthia_16_classes = [
+    'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
+    'vegetation', 'sky', 'person', 'rider', 'car', 'bus', 'motorcycle', 'bicycle'
+]
+val_evaluator = dict(
+    type='SubsetIoUMetric',
+    iou_metrics=['mIoU'],
+    subsets=dict(
+        mIoU16=synthia_16_classes,
+        mIoU13=[c for c in synthia_16_classes if c not in ('wall', 'fence', 'pole')]))
+test_evaluator = val_evaluator

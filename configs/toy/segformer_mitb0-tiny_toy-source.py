@@ -1,0 +1,12 @@
+# Source-only baseline on the toy data: a tiny random-init SegFormer trained on toy GTA5 and
+# evaluated on toy Cityscapes val, through the same tools as the real benchmarks. About 1000
+# iterations, a few minutes on 2 CPU cores (make demo).
+_base_ = [
+    '../_base_/models/segformer_mit-b0-tiny.py',
+    '../_base_/datasets/toy_source.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/toy_adamw_poly_1k.py',
+]
+default_hooks = dict(
+    # a checkpoint at every validation (250 iterations), so that a toy run can be resumed
+    checkpoint=dict(interval=250, max_keep_ckpts=2))

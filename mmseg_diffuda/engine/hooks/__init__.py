@@ -1,0 +1,3 @@
+from .plain_data_checkpoint_hook import PlainDataCheckpointHook
+
+__all__ = ['PlainDataCheckpointHook']

@@ -1,0 +1,248 @@
+"""UDASegmentor: the student/teacher container and training iteration of self-training UDA."""
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList,
+                         add_prefix)
+from torch import Tensor, nn
+
+from ..utils.ema import EMATeacher
+
+
+@MODELS.register_module()
+class UDASegmentor(BaseSegmentor):
+    """Student segmentor + EMA teacher, trained with one optimiser step per iteration.
+
+    The training iteration follows DAFormer (Hoyer et al., CVPR 2022), official
+    ``mmseg/models/uda/uda_decorator.py`` and ``dacs.py``, rewritten for MMEngine:
+
+    .. code:: text
+
+        train_step(data, optim_wrapper)
+          ├─ data_preprocessor(data['source']), data_preprocessor(data['target'])  (if present)
+          ├─ teacher.update(student, t)                 EMA at the start of iteration t
+          ├─ train_losses(source, target, optim_wrapper)
+          │    for each loss term: forward under optim_context -> optim_wrapper.backward
+          ├─ optim_wrapper.step(); optim_wrapper.zero_grad()    one optimiser step
+          └─ local_iter += 1
+
+    This base class trains the student on the source batch only: with ``ema=None`` it is the
+    source-only / domain-generalisation path (no teacher, no target). UDA methods subclass it
+    and override :meth:`train_losses` (e.g. :class:`DACS`).
+
+    Evaluation (``val_step``, ``test_step``, ``predict``, ``_forward``, ``extract_feat``,
+    ``encode_decode``) uses the **student**, as DAFormer and MIC evaluate (DAFormer issue #23),
+    or the teacher with ``evaluate_teacher=True``. The teacher's normalisation buffers are its
+    own running statistics (buffers are not averaged, see :class:`EMATeacher`).
+
+    Distributed training: configs set ``model_wrapper_cfg=dict(type=
+    'MMSeparateDistributedDataParallel', ...)``, which wraps every child with trainable
+    parameters (here only ``student``) in DDP. Every student pass that feeds a loss is one call
+    of ``self.student(...)`` followed by one backward; passes without gradients use the
+    unwrapped :attr:`student_module`. The teacher holds no trainable parameter, so it is not
+    wrapped; its parameters stay identical across processes because the students' do (its
+    BatchNorm running statistics, like the student's with ``broadcast_buffers=False``, are
+    per process; checkpoints hold rank 0's).
+
+    Resuming restores student, teacher and the iteration counter ``local_iter`` (a buffer in
+    the checkpoint), so the EMA warm-up continues where it stopped. Checkpoint keys never
+    contain the DDP wrapper's ``module.`` (see :func:`strip_wrapper_prefixes`), so checkpoints
+    of distributed and single-process runs are interchangeable.
+
+    Args:
+        segmentor (ConfigType): Config of the student segmentor (``UDAEncoderDecoder`` for
+            methods that weight pixels or need features, any mmseg segmentor otherwise).
+        data_preprocessor (OptConfigType): Preprocessor config; normalisation happens here (and
+            strong augmentation reads its ``mean``/``std``). Defaults to the segmentor's
+            ``data_preprocessor``.
+        ema (OptConfigType): Keyword arguments of :class:`EMATeacher` (``alpha``,
+            ``shared_modules``), or None for no teacher. Defaults to ``dict(alpha=0.999)``.
+        evaluate_teacher (bool): Evaluate the teacher instead of the student. Defaults to False.
+        init_cfg (OptMultiConfig): Initialisation config of this wrapper. Defaults to None.
+    """
+
+    def __init__(self,
+                 segmentor: ConfigType,
+                 data_preprocessor: OptConfigType = None,
+                 ema: OptConfigType = dict(alpha=0.999),
+                 evaluate_teacher: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = segmentor.get('data_preprocessor')
+        if data_preprocessor is None:
+            raise ValueError(f'{type(self).__name__}: no data_preprocessor: set model.'
+                             'data_preprocessor or model.segmentor.data_preprocessor (a '
+                             'SegDataPreProcessor with the normalisation mean/std).')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(segmentor)
+        self.teacher = None if ema is None else EMATeacher(self.student, **ema)
+        if evaluate_teacher and self.teacher is None:
+            raise ValueError(f'{type(self).__name__}: evaluate_teacher=True needs a teacher; '
+                             'set ema=dict(alpha=...).')
+        self.evaluate_teacher = evaluate_teacher
+        # Iteration t of the EMA warm-up; a buffer, so checkpoints and --resume restore it.
+        self.register_buffer('local_iter', torch.zeros((), dtype=torch.long))
+        self.register_state_dict_post_hook(strip_wrapper_prefixes)
+
+    @property
+    def student_module(self) -> nn.Module:
+        """The student without its DDP wrapper (for passes that need no gradient sync)."""
+        return self.student.module if is_model_wrapper(self.student) else self.student
+
+    @property
+    def eval_module(self) -> nn.Module:
+        """The network used for evaluation: the student, or the teacher if configured."""
+        return self.teacher.model if self.evaluate_teacher else self.student_module
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """One training iteration: preprocess, EMA update, backward every loss term, one step.
+
+        Args:
+            data (dict): ``dict(source=dict(inputs, data_samples), target=...)`` from
+                ``pseudo_collate`` of ``UDADataset`` items (``target`` absent for source-only),
+                or a plain labelled batch ``dict(inputs, data_samples)``, taken as the source.
+            optim_wrapper (OptimWrapper): The optimiser wrapper of the student.
+
+        Returns:
+            dict[str, Tensor]: Every loss term, their sum ``loss``, and method statistics.
+        """
+        self._check_optim_wrapper(optim_wrapper)
+        if 'source' not in data and 'inputs' not in data:
+            raise KeyError(f'{type(self).__name__}.train_step expects dict(source=..., '
+                           f'target=...) batches (UDADataset) or a labelled batch '
+                           f'dict(inputs=..., data_samples=...), got keys {sorted(data)}.')
+        if 'source' not in data:  # a plain labelled batch (source-only / DG dataset configs)
+            data = dict(source=data)
+        source = self.data_preprocessor(data['source'], True)
+        target = (self.data_preprocessor(data['target'], True)
+                  if data.get('target') is not None else None)
+        if self.teacher is not None:
+            self.teacher.update(self.student_module, int(self.local_iter))
+        log_vars = self.train_losses(source, target, optim_wrapper)
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+        self.local_iter += 1
+        total = sum(value for key, value in log_vars.items() if 'loss' in key)
+        return dict(loss=total, **log_vars)
+
+    def train_losses(self, source: dict, target: Optional[dict],
+                     optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Compute and backward the method's loss terms of one iteration (no optimiser step).
+
+        The base class trains on the labelled source batch only (source-only / DG).
+
+        Args:
+            source (dict): Preprocessed source batch ``dict(inputs, data_samples)``.
+            target (dict, optional): Preprocessed target batch (unused here).
+            optim_wrapper (OptimWrapper): Used for ``optim_context`` and ``backward``.
+
+        Returns:
+            dict[str, Tensor]: Log variables, ``src.``-prefixed.
+        """
+        with optim_wrapper.optim_context(self):
+            losses = self.source_loss(source['inputs'], source['data_samples'])
+        return self.backward(losses, optim_wrapper, 'src')
+
+    def source_loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """Supervised loss of the student on labelled source images (one DDP forward).
+
+        Args:
+            inputs (Tensor): Normalised source images (B, 3, H, W).
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: The student's losses.
+        """
+        return self.student(inputs, data_samples, mode='loss')
+
+    def backward(self, losses: Dict[str, Tensor], optim_wrapper: OptimWrapper,
+                 prefix: str) -> Dict[str, Tensor]:
+        """Backward the sum of ``losses`` (the keys containing ``loss``) through the wrapper.
+
+        ``optim_wrapper.backward`` applies AMP loss scaling; gradients accumulate until the
+        single ``step`` of the iteration.
+
+        Args:
+            losses (dict[str, Tensor]): Losses of one loss term (one student forward).
+            optim_wrapper (OptimWrapper): The optimiser wrapper.
+            prefix (str): Prefix of the returned log keys, e.g. ``'mix'``.
+
+        Returns:
+            dict[str, Tensor]: Detached, prefixed log variables (without the term's total).
+        """
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.backward(loss)
+        log_vars.pop('loss')
+        return add_prefix({key: value.detach() for key, value in log_vars.items()}, prefix)
+
+    def _check_optim_wrapper(self, optim_wrapper: OptimWrapper) -> None:
+        """Reject settings the multi-backward iteration does not support."""
+        if getattr(optim_wrapper, '_accumulative_counts', 1) != 1:
+            raise ValueError(f'{type(self).__name__} runs several backward passes and one '
+                             'optimiser step per iteration; remove optim_wrapper.'
+                             'accumulative_counts (gradient accumulation is not supported).')
+
+    # ---------------------------------------------------------------- evaluation
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """Features of the evaluated network (student unless ``evaluate_teacher``)."""
+        return self.eval_module.extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Logits of the evaluated network at input size."""
+        return self.eval_module.encode_decode(inputs, batch_img_metas)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """Supervised student loss on a labelled batch (``forward(mode='loss')``)."""
+        return self.source_loss(inputs, data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        """Predictions of the evaluated network (student unless ``evaluate_teacher``)."""
+        return self.eval_module.predict(inputs, data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
+        """Raw head output of the evaluated network."""
+        return self.eval_module._forward(inputs, data_samples)
+
+
+def strip_wrapper_prefixes(module: nn.Module, state_dict: Dict[str, Tensor], prefix: str,
+                           local_metadata: dict) -> None:
+    """State-dict post-hook: name the parameters of DDP-wrapped children without ``module.``.
+
+    ``MMSeparateDistributedDataParallel`` replaces each trainable child (``student``) by a DDP
+    wrapper, so ``state_dict()`` (which mmengine 0.10's ``Runner.save_checkpoint`` calls) would
+    write ``student.module.*`` keys, while mmengine's loader unwraps wrappers and expects
+    ``student.*``: a distributed run could not resume its own student. This hook renames the
+    keys (and their metadata) in place to the unwrapped names.
+
+    Args:
+        module (nn.Module): The module whose ``state_dict`` was called.
+        state_dict (dict): The state dict being built (modified in place).
+        prefix (str): The module's key prefix.
+        local_metadata (dict): Unused.
+    """
+    wrapped = [f'{prefix}{name}.' for name, child in module.named_children()
+               if is_model_wrapper(child)]
+    if not wrapped:
+        return
+
+    def unwrapped(key: str) -> str:
+        for child in wrapped:
+            if key.startswith(f'{child}module.'):
+                return child + key[len(child) + len('module.'):]
+            if key == f'{child}module':  # metadata key of the wrapped module itself
+                return child[:-1]
+        return key
+
+    items = [(unwrapped(key), value) for key, value in state_dict.items()]
+    state_dict.clear()
+    state_dict.update(items)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        items = [(unwrapped(key), value) for key, value in metadata.items()]
+        metadata.clear()
+        metadata.update(items)  # the inner module's metadata replaces the wrapper's

@@ -1,0 +1,92 @@
+"""Train a segmentor or UDA model with an mmseg-diffuda config (MMSegmentation 1.x arguments)."""
+import argparse
+import logging
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner, find_latest_checkpoint
+
+import mmseg_diffuda  # noqa: F401  (fills mmseg's registries even without custom_imports)
+from mmseg.registry import RUNNERS
+from mmseg_diffuda.engine import (is_weights_only_error, setup_cpu_distributed,
+                                  weights_only_error_message)
+from mmseg_diffuda.models.utils import check_pretrained_exists
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a segmentor (mmseg-diffuda)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='directory for logs and checkpoints '
+                        '(default: the config\'s work_dir, else ./work_dirs/<config name>)')
+    parser.add_argument('--resume', action='store_true',
+                        help='resume from the latest checkpoint in the work dir')
+    parser.add_argument('--resume-from', metavar='CKPT',
+                        help='resume from this checkpoint (implies --resume)')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (AmpOptimWrapper, GPU only)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_iters=100 '
+                        'key="[a,b]" for lists; no spaces inside a value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch ``OptimWrapper`` to ``AmpOptimWrapper``, keeping its other arguments."""
+    wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper_type == 'AmpOptimWrapper':
+        print_log('AMP is already enabled in the config.', logger='current',
+                  level=logging.WARNING)
+        return
+    if wrapper_type != 'OptimWrapper':
+        raise ValueError(f'--amp needs optim_wrapper.type=OptimWrapper, got {wrapper_type}')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def build_cfg(args: argparse.Namespace) -> Config:
+    """Load the config and apply the command-line options."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # work_dir priority: command line > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg)
+    cfg.resume = args.resume or args.resume_from is not None
+    if args.resume_from is not None:
+        cfg.load_from = args.resume_from
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = build_cfg(args)
+    if not cfg.resume and cfg.get('load_from') is None:
+        # mmengine only warns about a missing init_cfg checkpoint and trains from random weights.
+        check_pretrained_exists(cfg)
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    try:
+        runner.train()
+    except Exception as error:
+        if not is_weights_only_error(error):
+            raise
+        checkpoint = cfg.get('load_from') or (find_latest_checkpoint(cfg.work_dir)
+                                              if cfg.resume else None)
+        raise SystemExit(weights_only_error_message(error, checkpoint)) from error
+
+
+if __name__ == '__main__':
+    main()
