@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${VENV:-.venv}/bin/python"
 WORK="${DEMO_WORK_DIR:-work_dirs/demo}"
-CONFIGS="${DEMO_CONFIGS:-configs/toy/segformer_mitb0-tiny_toy-source.py}"
+CONFIGS="${DEMO_CONFIGS:-configs/toy/source-only_mitb0-tiny_toy.py configs/toy/daformer_mitb0-tiny_toy.py}"
 
 declare -a names results
 for cfg in $CONFIGS; do

@@ -9,15 +9,4 @@ _base_ = [
     '../_base_/uda/daformer.py',
 ]
 model = dict(_delete_=True, segmentor=dict(_base_.model, type='UDAEncoderDecoder'), **_base_.uda)
-# The 16 classes SYNTHIA labels, and the 13-class protocol without wall, fence and pole.
-synthia_16_classes = [
-    'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
-    'vegetation', 'sky', 'person', 'rider', 'car', 'bus', 'motorcycle', 'bicycle'
-]
-val_evaluator = dict(
-    type='SubsetIoUMetric',
-    iou_metrics=['mIoU'],
-    subsets=dict(
-        mIoU16=synthia_16_classes,
-        mIoU13=[c for c in synthia_16_classes if c not in ('wall', 'fence', 'pole')]))
-test_evaluator = val_evaluator
+# val/test_evaluator: SubsetIoUMetric (mIoU, mIoU16, mIoU13) from the SYNTHIA dataset base.

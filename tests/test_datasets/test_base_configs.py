@@ -76,6 +76,12 @@ def test_synthia_to_cityscapes_swaps_only_the_source():
     assert synthia.train_dataloader.dataset.target == gta.train_dataloader.dataset.target
     assert synthia.train_dataloader.dataset.rare_class_sampling.min_pixels == 3000
     assert synthia.val_dataloader == gta.val_dataloader
+    # SYNTHIA is reported as mIoU16 / mIoU13 (from one confusion matrix), GTA5 as mIoU19.
+    evaluator = synthia.val_evaluator
+    assert evaluator.type == 'SubsetIoUMetric'
+    assert len(evaluator.subsets.mIoU16) == 16 and len(evaluator.subsets.mIoU13) == 13
+    assert not {'terrain', 'truck', 'train'} & set(evaluator.subsets.mIoU16)
+    assert set(evaluator.subsets.mIoU16) - set(evaluator.subsets.mIoU13) == {'wall', 'fence', 'pole'}
 
 
 def test_real_uda_config_builds_on_tiny_trees(trees):

@@ -90,3 +90,17 @@ def test_test_tta(monkeypatch, config):
     cfg = build_cfg(monkeypatch, 'test.py', str(config), 'ckpt.pth', '--tta')
     assert cfg.model.type == 'SegTTAModel' and cfg.model.module.type == 'EncoderDecoder'
     assert cfg.test_dataloader.dataset.pipeline == [dict(type='LoadImageFromFile')]
+
+
+def test_train_refuses_a_missing_pretrained_checkpoint(monkeypatch, tmp_path):
+    """mmengine only warns about a missing init_cfg file; tools/train.py stops before training."""
+    monkeypatch.chdir(tmp_path)  # pretrained/mit_b5_mmseg.pth does not exist here
+    namespace = runpy.run_path(str(REPO / 'tools' / 'train.py'), run_name='tool_under_test')
+    config = str(REPO / 'configs' / 'daformer' / 'daformer_mitb5_gta2cs-512x512.py')
+    monkeypatch.setattr(sys, 'argv', ['train.py', config, '--work-dir', str(tmp_path / 'w')])
+    with pytest.raises(FileNotFoundError, match=r'init_cfg\.checkpoint = .*mit_b5_mmseg\.pth'):
+        namespace['main']()
+    # resuming replaces the initial weights, so the check does not apply then
+    monkeypatch.setattr(sys, 'argv', ['train.py', config, '--resume-from', 'x.pth'])
+    cfg = namespace['build_cfg'](namespace['parse_args']())
+    assert cfg.resume and cfg.load_from == 'x.pth'
