@@ -17,6 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv}"
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac  # absolute: later steps cd elsewhere
 PYTHON="${PYTHON:-python3}"
 CACHE="${MMSEG_DIFFUDA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmseg-diffuda/wheels}"
 EXTRAS="${EXTRAS:-}"

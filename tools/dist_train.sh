@@ -9,7 +9,11 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}  # `python -m torch.distributed.run` is torchrun for this interpreter
+# `python -m torch.distributed.run` is torchrun for this interpreter: the project's .venv (made by
+# `make install`) when there is one, else `python` from PATH; override with PYTHON=...
+VENV_PYTHON="$(dirname "$0")/../.venv/bin/python"
+if [ -x "$VENV_PYTHON" ]; then DEFAULT_PYTHON="$VENV_PYTHON"; else DEFAULT_PYTHON=python; fi
+PYTHON=${PYTHON:-$DEFAULT_PYTHON}
 
 PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
 "$PYTHON" -m torch.distributed.run \
