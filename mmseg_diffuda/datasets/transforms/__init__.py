@@ -1,4 +1,5 @@
 """Registered data transforms of mmseg-diffuda."""
 from .loading import LoadImage, LoadSegLabel
+from .modality import LoadModalityImage, ResizeForEvaluation
 
-__all__ = ['LoadImage', 'LoadSegLabel']
+__all__ = ['LoadImage', 'LoadSegLabel', 'LoadModalityImage', 'ResizeForEvaluation']
