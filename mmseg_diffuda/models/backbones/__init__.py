@@ -1,1 +1,4 @@
+"""Backbones."""
+from .stable_diffusion import StableDiffusionBackbone
 
+__all__ = ['StableDiffusionBackbone']

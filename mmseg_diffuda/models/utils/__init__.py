@@ -2,6 +2,7 @@
 augmentation, pseudo-labels, block masking, weighted loss, feature distance, weight checks)."""
 from .block_mask import BlockMasking
 from .class_mix import get_class_masks, mix
+from .diffusion_weights import DiffusionWeightsNotFoundError, build_sd_components
 from .ema import EMATeacher
 from .feature_distance import (CITYSCAPES_THING_CLASSES, downscale_label_ratio,
                                feature_distance_loss)
@@ -14,5 +15,5 @@ __all__ = [
     'BlockMasking', 'CITYSCAPES_THING_CLASSES', 'EMATeacher', 'PseudoLabel', 'StrongAugParams',
     'StrongAugmentation', 'blur_kernel_size', 'check_pretrained_exists', 'downscale_label_ratio',
     'feature_distance_loss', 'get_class_masks', 'mix', 'pixel_weighted_head_loss',
-    'pseudo_label_from_logits'
+    'pseudo_label_from_logits', 'DiffusionWeightsNotFoundError', 'build_sd_components'
 ]

@@ -1,0 +1,91 @@
+# Tiny MADM for the toy data and tests: the structure of madm_sd14.py (SD-like UNet with 4
+# blocks and cross-attention, 8x VAE, CLIP text encoder, learnable prompt, s0 + 3 UNet taps,
+# bottleneck projections, DAFormer head) at a few hundred thousand parameters, random weights,
+# so every code path of the full model runs on CPU. Toy crops (64x128) are multiples of the size
+# divisor 64 (8x VAE times 3 UNet downsamplings).
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[127.5, 127.5, 127.5],  # [-1, 1] inputs, as madm_sd14.py
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    size=(64, 128),  # toy training crop of the 96x192 toy images
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='StableDiffusionBackbone',
+        pretrained=None,  # random weights from the configs below
+        unet_config=dict(
+            sample_size=8,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=1,
+            block_out_channels=[8, 16, 16, 32],  # taps: 8 (s3), 16 (s4), 16 (s5)
+            down_block_types=[
+                'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D',
+                'DownBlock2D'
+            ],
+            up_block_types=[
+                'UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'
+            ],
+            cross_attention_dim=16,
+            attention_head_dim=2,  # diffusers reads it as the number of heads for SD v1
+            norm_num_groups=4),
+        vae_config=dict(
+            sample_size=64,
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            layers_per_block=1,
+            block_out_channels=[8, 8, 16, 16],  # 8x downsampling, as SD
+            down_block_types=['DownEncoderBlock2D'] * 4,
+            up_block_types=['UpDecoderBlock2D'] * 4,
+            norm_num_groups=4,
+            scaling_factor=0.18215),
+        text_encoder_config=dict(
+            vocab_size=64,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,  # CLIP's sequence length
+            hidden_act='quick_gelu',
+            bos_token_id=0,  # ids of E(""): [bos, eos, eos, ...] (no tokenizer for random
+            eos_token_id=1,  # text encoders)
+            pad_token_id=1),
+        scheduler_config=dict(
+            num_train_timesteps=1000,  # SD v1's schedule, so timesteps mean the same as there
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule='scaled_linear'),
+        input_size=None,  # keep the toy crop size
+        noise_size=(64, 64),  # as the full model (resized to the 8x16 toy latent)
+        noise_seed=42,
+        default_timestep=0,
+        learnable_prompt=True,
+        use_decoded_feature=True,
+        projection_dims=(8, 16, 16, 16),
+        projection_bottleneck=8,
+        projection_norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+        finetune_unet=True,
+        freeze_unet_output=True,
+        gradient_checkpointing=False,
+        frozen_dtype=None),
+    decode_head=dict(
+        type='DAFormerHead',
+        in_channels=[8, 16, 16, 16],
+        in_index=[0, 1, 2, 3],
+        channels=16,
+        embed_dims=8,  # the head fuses at full resolution (s0): kept narrow for CPU speed
+        fusion_cfg=dict(type='ASPPFusion', dilations=(1, 6, 12, 18), sep=True, pool=False),
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=False)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
