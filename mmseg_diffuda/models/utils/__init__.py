@@ -6,6 +6,7 @@ from .diffusion_weights import DiffusionWeightsNotFoundError, build_sd_component
 from .ema import EMATeacher
 from .feature_distance import (CITYSCAPES_THING_CLASSES, downscale_label_ratio,
                                feature_distance_loss)
+from .label_palette import LabelPalette, resolve_palette
 from .pseudo_label import PseudoLabel, pseudo_label_from_logits
 from .seg_loss import pixel_weighted_head_loss
 from .strong_aug import StrongAugmentation, StrongAugParams, blur_kernel_size
@@ -15,5 +16,6 @@ __all__ = [
     'BlockMasking', 'CITYSCAPES_THING_CLASSES', 'EMATeacher', 'PseudoLabel', 'StrongAugParams',
     'StrongAugmentation', 'blur_kernel_size', 'check_pretrained_exists', 'downscale_label_ratio',
     'feature_distance_loss', 'get_class_masks', 'mix', 'pixel_weighted_head_loss',
-    'pseudo_label_from_logits', 'DiffusionWeightsNotFoundError', 'build_sd_components'
+    'pseudo_label_from_logits', 'DiffusionWeightsNotFoundError', 'build_sd_components',
+    'LabelPalette', 'resolve_palette'
 ]
