@@ -13,7 +13,7 @@ install:
 	EXTRAS="tests optional" bash scripts/install.sh
 
 $(TOY)/.converted: tools/make_toy_data.py tools/dataset_converters/gta5.py tools/dataset_converters/cityscapes.py tools/dataset_converters/deliver.py
-	$(PY) tools/make_toy_data.py --out $(TOY)
+	$(PY) tools/make_toy_data.py --out $(TOY) --overwrite
 	$(PY) tools/dataset_converters/gta5.py $(TOY)/gta
 	$(PY) tools/dataset_converters/cityscapes.py $(TOY)/cityscapes
 	$(PY) tools/dataset_converters/deliver.py $(TOY)/deliver

@@ -26,20 +26,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     Returns:
         argparse.Namespace: Parsed arguments.
     """
-    parser = argparse.ArgumentParser(description='Generate the mmseg-diffuda toy street-scene dataset.')
+    parser = argparse.ArgumentParser(
+        description='Generate the mmseg-diffuda toy street-scene dataset.')
     parser.add_argument('--out', default='data/toy', help='output root (default: data/toy)')
     parser.add_argument('--num-source', type=int, default=300, help='GTA5-format source images')
-    parser.add_argument('--num-target-train', type=int, default=200, help='Cityscapes-format train images')
-    parser.add_argument('--num-target-val', type=int, default=60, help='Cityscapes-format val images')
-    parser.add_argument('--num-deliver-train', type=int, default=200, help='DELIVER-format train frames')
-    parser.add_argument('--num-deliver-test', type=int, default=60, help='DELIVER-format test frames')
+    parser.add_argument('--num-target-train', type=int, default=200,
+                        help='Cityscapes-format train images')
+    parser.add_argument('--num-target-val', type=int, default=60,
+                        help='Cityscapes-format val images')
+    parser.add_argument('--num-deliver-train', type=int, default=200,
+                        help='DELIVER-format train frames')
+    parser.add_argument('--num-deliver-test', type=int, default=60,
+                        help='DELIVER-format test frames')
     parser.add_argument('--height', type=int, default=96, help='image height (default: 96)')
     parser.add_argument('--width', type=int, default=192, help='image width (default: 192)')
-    parser.add_argument('--seed', type=int, default=0, help='dataset seed (same seed = identical files)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='dataset seed (same seed = identical files)')
     parser.add_argument('--workers', type=int, default=min(4, os.cpu_count() or 1),
                         help='worker processes (the output does not depend on it)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='delete existing gta/, cityscapes/ and deliver/ trees under --out first')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='delete existing gta/, cityscapes/ and deliver/ trees under --out first')
     return parser.parse_args(argv)
 
 
@@ -64,8 +71,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         sys.exit(f'make_toy_data: {err}')
     elapsed = time.perf_counter() - start
     gta, cs, dl = summary['gta'], summary['cityscapes'], summary['deliver']
-    print(f'Wrote the toy dataset ({args.height}x{args.width}, seed {args.seed}) to {summary["root"]} '
-          f'in {elapsed:.1f} s:')
+    print(f'Wrote the toy dataset ({args.height}x{args.width}, seed {args.seed}) '
+          f'to {summary["root"]} in {elapsed:.1f} s:')
     print(f'  source  (GTA5 format)       {gta["root"]}: {gta["images"]} images + labels')
     print(f'  target  (Cityscapes format) {cs["root"]}: train {cs["train"]}, val {cs["val"]} '
           '(leftImg8bit, gtFine labelIds, disparity, camera)')

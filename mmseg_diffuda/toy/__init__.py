@@ -5,8 +5,8 @@ evaluation) run on a CPU in minutes with the same code paths as the real dataset
 
 * :mod:`.geometry`, :mod:`.shapes`, :mod:`.layout`, :mod:`.scene`: the scene model (camera, street
   layout, objects) and the ray caster that produces labels and metric depth;
-* :mod:`.render`, :mod:`.domains`: per-domain appearance (source, target, DELIVER conditions) and the
-  depth-like modality;
+* :mod:`.render`, :mod:`.domains`: per-domain appearance (source, target, DELIVER conditions) and
+  the depth-like modality;
 * :mod:`.labels`, :mod:`.writers`: class tables and the on-disk formats;
 * :mod:`.generate`: :func:`generate_toy_dataset`, used by ``tools/make_toy_data.py``.
 """
@@ -22,7 +22,7 @@ from .writers import camera_dict, deliver_semantic, encode_disparity
 __all__ = [
     'AppearanceStyle', 'CITYSCAPES', 'CITYSCAPES_TO_DELIVER', 'DELIVER', 'DELIVER_CLASSES',
     'DELIVER_CONDITIONS', 'DomainSpec', 'GTA5', 'LayoutParams', 'Scene', 'Tree', 'camera_dict',
-    'cityscapes_palette', 'cityscapes_stem', 'deliver_location', 'deliver_semantic', 'deliver_style',
-    'deliver_value_lut', 'encode_depth_like', 'encode_disparity', 'generate_toy_dataset',
-    'render_depth_like', 'render_rgb', 'sample_scene', 'sample_toy_scene'
+    'cityscapes_palette', 'cityscapes_stem', 'deliver_location', 'deliver_semantic',
+    'deliver_style', 'deliver_value_lut', 'encode_depth_like', 'encode_disparity',
+    'generate_toy_dataset', 'render_depth_like', 'render_rgb', 'sample_scene', 'sample_toy_scene'
 ]

@@ -3,13 +3,14 @@ depth-like target drawn from one procedural street-scene distribution.
 
 Layout written under ``out_dir`` (the paths the dataset classes and converters expect)::
 
-    gta/images/00000.png                      RGB (GTA5 layout)
-    gta/labels/00000.png                      'P'-mode PNG of Cityscapes label ids, Cityscapes palette
+    gta/images/00000.png       RGB (GTA5 layout)
+    gta/labels/00000.png       'P'-mode PNG of Cityscapes label ids with the Cityscapes palette
     cityscapes/leftImg8bit/{train,val}/toycity/toycity_000000_000000_leftImg8bit.png
     cityscapes/gtFine/{train,val}/toycity/toycity_000000_000000_gtFine_labelIds.png
     cityscapes/disparity/{train,val}/toycity/toycity_000000_000000_disparity.png
     cityscapes/camera/{train,val}/toycity/toycity_000000_000000_camera.json
-    deliver/{img,depth,semantic}/<cond>/{train,test}/<seq>/<frame>_{rgb,depth,semantic}_front.png
+    deliver/{img,depth,semantic}/<cond>/{train,test}/<seq>/<frame>_<modality>_front.png
+        (<modality> = rgb, depth, semantic)
 
 Every file is a pure function of ``(seed, tree, split, index)``: each sample draws its own random
 generator from ``numpy.random.SeedSequence([seed, tree, split, index])``, so the same seed gives
@@ -48,12 +49,14 @@ class Tree(IntEnum):
 
 
 #: Domain of each tree.
-DOMAINS: Dict[Tree, DomainSpec] = {Tree.GTA5: GTA5, Tree.CITYSCAPES: CITYSCAPES, Tree.DELIVER: DELIVER}
+DOMAINS: Dict[Tree, DomainSpec] = {
+    Tree.GTA5: GTA5, Tree.CITYSCAPES: CITYSCAPES, Tree.DELIVER: DELIVER}
 #: Split names of each tree; the index in the tuple is part of every sample's seed.
 SPLITS: Dict[Tree, Tuple[str, ...]] = {
     Tree.GTA5: ('train',), Tree.CITYSCAPES: ('train', 'val'), Tree.DELIVER: ('train', 'test')}
 #: Sub-directory of each tree under the output root.
-TREE_DIRS: Dict[Tree, str] = {Tree.GTA5: 'gta', Tree.CITYSCAPES: 'cityscapes', Tree.DELIVER: 'deliver'}
+TREE_DIRS: Dict[Tree, str] = {
+    Tree.GTA5: 'gta', Tree.CITYSCAPES: 'cityscapes', Tree.DELIVER: 'deliver'}
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ def _write_sample(job: _Job, root: Path, seed: int, height: int, width: int) -> 
         sub = Path(condition) / job.split / sequence
         write_rgb(base / 'img' / sub / f'{frame}_rgb_front.png',
                   render_rgb(scene, deliver_style(condition), paint_rng))
-        write_grey(base / 'depth' / sub / f'{frame}_depth_front.png', render_depth_like(scene, paint_rng))
+        write_grey(base / 'depth' / sub / f'{frame}_depth_front.png',
+                   render_depth_like(scene, paint_rng))
         write_rgb(base / 'semantic' / sub / f'{frame}_semantic_front.png',
                   deliver_semantic(scene.label, scene.lane_mark))
     return np.bincount(scene.label.ravel(), minlength=256).astype(np.int64)
@@ -146,7 +150,8 @@ def _run_jobs(args: Tuple[Sequence[_Job], str, int, int, int]) -> List[Tuple[Tre
 def _check_args(counts: Dict[str, int], height: int, width: int, workers: int) -> None:
     for name, value in counts.items():
         if not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f'generate_toy_dataset: {name} must be a non-negative integer, got {value!r}.')
+            raise ValueError(
+                f'generate_toy_dataset: {name} must be a non-negative integer, got {value!r}.')
     if height < 16 or width < 16:
         raise ValueError(f'generate_toy_dataset: height and width must be at least 16 pixels, '
                          f'got {height} x {width}.')
@@ -155,7 +160,9 @@ def _check_args(counts: Dict[str, int], height: int, width: int, workers: int) -
 
 
 def _prepare_root(root: Path, overwrite: bool) -> None:
-    existing = [root / d for d in TREE_DIRS.values() if (root / d).exists() and any((root / d).iterdir())]
+    existing = [
+        root / d for d in TREE_DIRS.values() if (root / d).exists() and any((root / d).iterdir())
+    ]
     if existing and not overwrite:
         raise FileExistsError(
             f'Toy data already exists in {", ".join(map(str, existing))}; pass overwrite=True '
@@ -182,22 +189,22 @@ def generate_toy_dataset(out_dir: PathLike,
                          seed: int = 0,
                          workers: int = 1,
                          overwrite: bool = False) -> dict:
-    """Write the toy source (GTA5 format), target (Cityscapes format) and depth-like (DELIVER format)
-    datasets.
+    """Write the toy GTA5-format source, Cityscapes-format target and DELIVER-format depth target.
 
     Args:
         out_dir (PathLike): Output root (``data/toy`` in the configs).
         num_source (int): Number of GTA5-format source images.
         num_target_train (int): Number of Cityscapes-format ``train`` images.
         num_target_val (int): Number of Cityscapes-format ``val`` images.
-        num_deliver_train (int): Number of DELIVER-format ``train`` frames (spread over 5 conditions).
+        num_deliver_train (int): Number of DELIVER-format ``train`` frames (spread over 5
+            conditions).
         num_deliver_test (int): Number of DELIVER-format ``test`` frames.
         height (int): Image height in pixels.
         width (int): Image width in pixels.
         seed (int): Dataset seed; the same seed gives byte-identical files.
         workers (int): Worker processes (the output does not depend on it).
-        overwrite (bool): Delete existing ``gta``, ``cityscapes`` and ``deliver`` trees under ``out_dir``
-            first. Without it, existing non-empty trees raise :class:`FileExistsError`.
+        overwrite (bool): Delete existing ``gta``, ``cityscapes`` and ``deliver`` trees under
+            ``out_dir`` first. Without it, existing non-empty trees raise :class:`FileExistsError`.
 
     Returns:
         dict: Summary with the output paths, the number of files per split and the pixel fraction of
@@ -230,9 +237,16 @@ def generate_toy_dataset(out_dir: PathLike,
         'width': width,
         'seed': seed,
         'gta': {'root': str(root / 'gta'), 'images': num_source},
-        'cityscapes': {'root': str(root / 'cityscapes'), 'city': CITY, 'train': num_target_train,
-                       'val': num_target_val},
-        'deliver': {'root': str(root / 'deliver'), 'train': num_deliver_train, 'test': num_deliver_test,
-                    'conditions': list(DELIVER_CONDITIONS)},
-        'class_pixel_fraction': {TREE_DIRS[tree]: _fractions(hist) for tree, hist in histograms.items()},
+        'cityscapes': {
+            'root': str(root / 'cityscapes'), 'city': CITY, 'train': num_target_train,
+            'val': num_target_val
+        },
+        'deliver': {
+            'root': str(root / 'deliver'), 'train': num_deliver_train, 'test': num_deliver_test,
+            'conditions': list(DELIVER_CONDITIONS)
+        },
+        'class_pixel_fraction': {
+            TREE_DIRS[tree]: _fractions(hist)
+            for tree, hist in histograms.items()
+        },
     }

@@ -1,17 +1,17 @@
 """Camera and scene primitives of the toy street scenes.
 
 World frame: ``X`` to the right, ``Z`` forward along the street, heights measured up from the flat
-ground; the camera sits at ``X = Z = 0`` at ``height`` metres, looks along its optical axis rotated by
-``yaw`` about the vertical axis, and its optical axis is parallel to the ground (the horizon is the
-principal-point row ``v0``; camera pitch is expressed by where ``v0`` lies in the image). Pixel
+ground; the camera sits at ``X = Z = 0`` at ``height`` metres, looks along its optical axis rotated
+by ``yaw`` about the vertical axis, and its optical axis is parallel to the ground (the horizon is
+the principal-point row ``v0``; camera pitch is expressed by where ``v0`` lies in the image). Pixel
 ``(i, j)`` is sampled at ``u = j``, ``v = i``.
 
 Depth is the *camera z-depth* of the hit point (metres along the optical axis), which is what a
 rectified stereo pair measures: disparity ``d = baseline * fx / depth``.
 
-Everything except the ground is a vertical rectangle, either *lateral* (in a plane ``X = const``, running
-along the street: facades, the side of a car) or *frontal* (in a plane ``Z = const``, facing the camera:
-the back of a car, a person, a pole).
+Everything except the ground is a vertical rectangle, either *lateral* (in a plane ``X = const``,
+running along the street: facades, the side of a car) or *frontal* (in a plane ``Z = const``, facing
+the camera: the back of a car, a person, a pole).
 """
 from dataclasses import dataclass
 from enum import IntEnum
@@ -64,8 +64,8 @@ class Camera:
             width (int): Image width.
 
         Returns:
-            tuple[np.ndarray, np.ndarray]: ``dxw``, ``dzw`` of shape (width,): the ray through column
-            ``u`` reaches world ``(t * dxw, t * dzw)`` at camera depth ``t``.
+            tuple[np.ndarray, np.ndarray]: ``dxw``, ``dzw`` of shape (width,): the ray through
+            column ``u`` reaches world ``(t * dxw, t * dzw)`` at camera depth ``t``.
         """
         dx = (np.arange(width, dtype=np.float64) - self.u0) / self.fx
         cos, sin = np.cos(self.yaw), np.sin(self.yaw)

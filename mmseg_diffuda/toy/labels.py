@@ -1,18 +1,18 @@
 """Class ids used by the toy scenes and the label tables of the formats the toy data reproduces.
 
 Scene labels are Cityscapes *label ids* (Cordts et al., CVPR 2016), read by name from
-``cityscapesscripts.helpers.labels`` so no id or colour is written by hand here. GTA5 (Richter et al.,
-ECCV 2016) stores the same ids in its label PNGs, so both the source and the Cityscapes-format target
-use them unchanged.
+``cityscapesscripts.helpers.labels`` so no id or colour is written by hand here. GTA5 (Richter et
+al., ECCV 2016) stores the same ids in its label PNGs, so both the source and the Cityscapes-format
+target use them unchanged.
 
 The DELIVER-format target (Zhang et al., CVPR 2023) uses DELIVER's own 25 classes. Its semantic PNGs
-hold ``class index + 1`` in the red channel (0 = unlabelled), as CARLA's raw semantic camera does. The
-toy scenes contain only Cityscapes classes, so this module maps them onto DELIVER classes:
+hold ``class index + 1`` in the red channel (0 = unlabelled), as CARLA's raw semantic camera does.
+The toy scenes contain only Cityscapes classes, so this module maps them onto DELIVER classes:
 
-====================  =================  ==================================================================
-Cityscapes class      DELIVER class      note
-====================  =================  ==================================================================
-road                  Road               lane markings painted on the road become RoadLine (see below)
+====================  ============  =========================================================
+Cityscapes class      DELIVER       note
+====================  ============  =========================================================
+road                  Road          painted lane markings become RoadLine (see below)
 sidewalk              SideWalk
 building              Building
 wall                  Wall
@@ -24,15 +24,15 @@ vegetation            Vegetation
 terrain               Terrain
 sky                   Sky
 person                Pedestrian
-rider                 Pedestrian         choice: the person on a bike. MADM's 11-class protocol merges
-                                         Cityscapes rider into person, so this keeps both domains aligned
+rider                 Pedestrian    choice: MADM's 11-class protocol merges Cityscapes rider
+                                    into person, so this keeps source and target aligned
 car                   Cars
 truck                 Truck
 bus                   Bus
 motorcycle            TwoWheeler
 bicycle               TwoWheeler
-ego vehicle           (unlabelled)       never drawn in DELIVER scenes (CARLA's camera sees no hood)
-====================  =================  ==================================================================
+ego vehicle           (unlabelled)  never drawn in DELIVER scenes (CARLA's camera sees no hood)
+====================  ============  =========================================================
 
 Road pixels that carry a painted lane marking are written as DELIVER ``RoadLine``, because DELIVER
 labels markings separately while Cityscapes (and GTA5) label them ``road``.
@@ -69,10 +69,11 @@ ID: Dict[str, int] = {name: label_id(name) for name in SCENE_CLASSES}
 MAX_LABEL_ID: int = max(lab.id for lab in _CS_LABELS)
 
 #: The 25 DELIVER classes in DELIVER's order (index = class id, file value = index + 1).
-DELIVER_CLASSES: Tuple[str, ...] = (
-    'Building', 'Fence', 'Other', 'Pedestrian', 'Pole', 'RoadLine', 'Road', 'SideWalk', 'Vegetation',
-    'Cars', 'Wall', 'TrafficSign', 'Sky', 'Ground', 'Bridge', 'RailTrack', 'GroundRail',
-    'TrafficLight', 'Static', 'Dynamic', 'Water', 'Terrain', 'TwoWheeler', 'Bus', 'Truck')
+DELIVER_CLASSES: Tuple[str, ...] = ('Building', 'Fence', 'Other', 'Pedestrian', 'Pole', 'RoadLine',
+                                    'Road', 'SideWalk', 'Vegetation', 'Cars', 'Wall', 'TrafficSign',
+                                    'Sky', 'Ground', 'Bridge', 'RailTrack', 'GroundRail',
+                                    'TrafficLight', 'Static', 'Dynamic', 'Water', 'Terrain',
+                                    'TwoWheeler', 'Bus', 'Truck')
 
 #: Cityscapes class name -> DELIVER class name (the table in the module docstring).
 CITYSCAPES_TO_DELIVER: Dict[str, str] = {

@@ -1,18 +1,19 @@
 """Semantic layout of a toy street: where the road, sidewalks, buildings and objects are.
 
 A street runs straight ahead along ``+Z`` (see :mod:`mmseg_diffuda.toy.geometry` for the frame). The
-road has one or two lanes per direction (right-hand traffic: the camera drives in a right lane, vehicles
-left of the centre line come towards it), optional parking strips, and a sidewalk on each side. Beyond
-each sidewalk a sequence of *blocks* lines the street: buildings (sometimes set back behind a grass or
-paved verge, a wall or a fence), vegetation masses and side streets that open a view onto buildings
-further back. The street ends either at a cross street with a row of buildings or, without one, at
-distant hills near the horizon.
+road has one or two lanes per direction (right-hand traffic: the camera drives in a right lane,
+vehicles left of the centre line come towards it), optional parking strips, and a sidewalk on each
+side. Beyond each sidewalk a sequence of *blocks* lines the street: buildings (sometimes set back
+behind a grass or paved verge, a wall or a fence), vegetation masses and side streets that open a
+view onto buildings further back. The street ends either at a cross street with a row of buildings
+or, without one, at distant hills near the horizon.
 
 Objects stand on the ground: moving and parked vehicles (cars, rare trucks and buses, motorcycles),
-pedestrians, cyclists (``rider`` on a ``bicycle``), parked bicycles, poles (plain, street lamps, sign
-poles, traffic-light poles) and trees. Their frequencies are set by :class:`LayoutParams`, so that road,
-building, vegetation and sky cover most pixels while signs, lights, riders, buses and trucks are rare,
-as in Cityscapes and GTA5, which makes rare-class sampling matter on the toy data too.
+pedestrians, cyclists (``rider`` on a ``bicycle``), parked bicycles, poles (plain, street lamps,
+sign poles, traffic-light poles) and trees. Their frequencies are set by :class:`LayoutParams`, so
+that road, building, vegetation and sky cover most pixels while signs, lights, riders, buses and
+trucks are rare, as in Cityscapes and GTA5, which makes rare-class sampling matter on the toy data
+too.
 """
 import itertools
 from dataclasses import dataclass
@@ -30,14 +31,18 @@ Range = Tuple[float, float]
 #: Instance ids of the ground classes; objects get ids from ``FIRST_OBJECT_INSTANCE`` on.
 GROUND_INSTANCE = {ID['road']: 0, ID['sidewalk']: 1, ID['terrain']: 2}
 FIRST_OBJECT_INSTANCE = 3
+#: (length, height, silhouette) of a bicycle (False) or motorcycle (True) seen from the side ...
+SIDE_VIEW = {False: (1.75, 1.05, Shape.BIKE_SIDE), True: (2.0, 1.15, Shape.MOTO_SIDE)}
+#: ... and (width, height, silhouette) seen from behind.
+REAR_VIEW = {False: (0.6, 1.05, Shape.BIKE_REAR), True: (0.75, 1.2, Shape.MOTO_REAR)}
 
 
 @dataclass(frozen=True)
 class LayoutParams:
     """Distribution of toy street layouts for one domain.
 
-    Ranges are ``(low, high)`` of uniform draws; ``*_rate`` are Poisson means per image; ``*_prob`` are
-    per-block or per-slot probabilities.
+    Ranges are ``(low, high)`` of uniform draws; ``*_rate`` are Poisson means per image; ``*_prob``
+    are per-block or per-slot probabilities.
 
     Args:
         focal_per_width (float): fx / image width (Cityscapes: 2262.5 / 2048 = 1.105).
@@ -57,7 +62,8 @@ class LayoutParams:
         terrain_verge_prob (float): Probability that a verge is grass (terrain) rather than paved.
         wall_prob (float): Probability of a wall along a set-back block.
         fence_prob (float): Probability of a fence along a set-back block.
-        cross_street_prob (float): Probability that the street ends at a cross street with buildings.
+        cross_street_prob (float): Probability that the street ends at a cross street with
+            buildings.
         vehicle_fill (float): Probability that a lane slot holds a moving vehicle.
         vehicle_gap (Range): Gap between consecutive vehicles in a lane (m).
         parked_prob (float): Probability that a parking slot holds a parked vehicle.
@@ -73,7 +79,8 @@ class LayoutParams:
         sign_prob (float): Probability that a pole carries a traffic sign.
         light_prob (float): Probability that a pole carries a traffic light.
         tree_row_prob (float): Probability of a row of street trees, per side.
-        ego_hood (bool): Draw the recording car's bonnet at the image bottom (Cityscapes ``ego vehicle``).
+        ego_hood (bool): Draw the recording car's bonnet at the image bottom (Cityscapes ``ego
+            vehicle``).
     """
 
     focal_per_width: float = 1.105
@@ -129,8 +136,8 @@ class Block:
         z1 (float): End along the street (m).
         kind (BlockKind): Building, vegetation or side street.
         setback (float): Distance from the sidewalk's outer edge to the facade (m).
-        verge (int): Label id of the ground between sidewalk and facade (sidewalk, terrain, or road in
-            a side street).
+        verge (int): Label id of the ground between sidewalk and facade (sidewalk, terrain, or road
+            in a side street).
     """
 
     z0: float
@@ -151,7 +158,8 @@ class Street:
         parking (tuple[bool, bool]): Parking strip on the (left, right) side.
         sidewalk (tuple[float, float]): Sidewalk widths (left, right).
         blocks (tuple): Blocks of the (left, right) side, ordered by ``z0``.
-        cross_z (float): Z where a cross street starts (``inf`` when the street runs to the horizon).
+        cross_z (float): Z where a cross street starts (``inf`` when the street runs to the
+            horizon).
         end_z (float): Z of the facades closing the street (``inf`` without a cross street).
         crosswalk_z (float): Z where a zebra crossing starts (``nan`` when there is none).
     """
@@ -247,7 +255,8 @@ def sample_camera(rng: np.random.Generator, height: int, width: int,
         yaw=round(rng.uniform(-params.max_yaw, params.max_yaw), 5))
 
 
-def _sample_blocks(rng: np.random.Generator, params: LayoutParams, z_end: float) -> Tuple[Block, ...]:
+def _sample_blocks(rng: np.random.Generator, params: LayoutParams,
+                   z_end: float) -> Tuple[Block, ...]:
     blocks: List[Block] = []
     z = -15.0
     while z < z_end:
@@ -326,10 +335,12 @@ class _ObjectSampler:
 
     # ---------------------------------------------------------------- blocks
     def facade_params(self) -> tuple:
+        """Window grid of a facade (see :func:`~mmseg_diffuda.toy.shapes.facade`)."""
         u = self.rng.uniform
         return (u(2.8, 3.6), u(2.2, 3.6), u(0.35, 0.6), u(3.6, 4.6), u(0.35, 0.55))
 
     def hedge_params(self, low_freq: Range = (0.25, 0.9)) -> tuple:
+        """Wavy top edge of a vegetation mass (see :func:`~mmseg_diffuda.toy.shapes.hedge`)."""
         u = self.rng.uniform
         return (u(0, 2 * np.pi), u(0, 2 * np.pi), u(*low_freq), u(1.5, 3.0) * low_freq[1],
                 u(0.2, 0.5))
@@ -344,18 +355,21 @@ class _ObjectSampler:
                 x = self._side_x(side, edge + block.setback)
                 length = block.z1 - block.z0
                 if block.kind == BlockKind.BUILDING:
-                    height, fparams, inst = u(*self.params.building_height), self.facade_params(), next(self._ids)
-                    self._add('building', Shape.FACADE, True, x, block.z0, length, height, inst, fparams)
+                    height, inst = u(*self.params.building_height), next(self._ids)
+                    fparams = self.facade_params()
+                    self._add('building', Shape.FACADE, True, x, block.z0, length, height, inst,
+                              fparams)
                     if block.z0 > 1.0:  # near end wall, visible past a lower or set-back neighbour
-                        self._add('building', Shape.FACADE, False, block.z0, min(x, x + sign * 18.0), 18.0,
-                                  height, inst, fparams)
+                        self._add('building', Shape.FACADE, False, block.z0,
+                                  min(x, x + sign * 18.0), 18.0, height, inst, fparams)
                 elif block.kind == BlockKind.VEGETATION:
-                    self._add('vegetation', Shape.HEDGE, True, x + sign * u(0.0, 3.0), block.z0, length,
-                              u(2.5, 11.0), next(self._ids), self.hedge_params())
+                    self._add('vegetation', Shape.HEDGE, True, x + sign * u(0.0, 3.0), block.z0,
+                              length, u(2.5, 11.0), next(self._ids), self.hedge_params())
                 else:
                     back = self._side_x(side, edge + u(14.0, 30.0))
                     self._add('building', Shape.FACADE, True, back, block.z0 - 15.0, length + 30.0,
-                              u(*self.params.building_height), next(self._ids), self.facade_params())
+                              u(*self.params.building_height), next(self._ids),
+                              self.facade_params())
                 if block.setback >= 1.0 and block.kind != BlockKind.SIDE_STREET:
                     self._add_boundary(side, block)
                     if block.verge == ID['terrain'] and self.rng.random() < 0.5:
@@ -384,7 +398,8 @@ class _ObjectSampler:
                               next(self._ids), self.hedge_params())
                 else:
                     self._add('building', Shape.FACADE, False, z, x, width,
-                              u(*self.params.building_height), next(self._ids), self.facade_params())
+                              u(*self.params.building_height), next(self._ids),
+                              self.facade_params())
                 x += width
         else:
             self._add('vegetation', Shape.HEDGE, False, 900.0, -3000.0, 6000.0, u(30.0, 70.0),
@@ -410,7 +425,8 @@ class _ObjectSampler:
         self._add(kind, end, False, z, x - w / 2, w, h, inst, end_params)
         for face_x in (x - w / 2, x + w / 2):
             if (face_x > 0) == (x > 0) and abs(face_x) < abs(x):  # the side facing the camera
-                self._add(kind, side, True, face_x, z, length, h, inst, side_params, mirror=oncoming)
+                self._add(kind, side, True, face_x, z, length, h, inst, side_params,
+                          mirror=oncoming)
         self.footprints.append((x - w / 2, x + w / 2, z, z + length))
 
     def _vehicle_kind(self, moving: bool) -> str:
@@ -440,7 +456,8 @@ class _ObjectSampler:
             x, z = self._side_x(side, st.lanes * st.lane_width + 1.1), u(1.0, 8.0)
             while z < self._limit_z(80.0):
                 if self.rng.random() < self.params.parked_prob:
-                    self._vehicle(x + u(-0.15, 0.15), z, side == 0, self._vehicle_kind(moving=False))
+                    self._vehicle(x + u(-0.15, 0.15), z, side == 0,
+                                  self._vehicle_kind(moving=False))
                 z += 5.5 + u(0.5, 3.0)
 
     # ---------------------------------------------------------------- people and two-wheelers
@@ -460,7 +477,8 @@ class _ObjectSampler:
                 x, z = st.centre + u(-1.0, 1.0) * st.half_width(1), zc + u(0.5, 3.0)
             else:
                 side = int(self.rng.integers(2))
-                x = self._side_x(side, st.half_width(side) + u(0.4, max(0.6, st.sidewalk[side] - 0.3)))
+                x = self._side_x(side,
+                                 st.half_width(side) + u(0.4, max(0.6, st.sidewalk[side] - 0.3)))
                 z = self._near_biased(3.5, 45.0)
             if z < self._limit_z(60.0):
                 self._person(x, z)
@@ -476,14 +494,14 @@ class _ObjectSampler:
         return low + (high - low) * self.rng.random()**1.6
 
     def _parked_two_wheeler(self, motorcycle: bool) -> None:
-        """A bicycle or motorcycle parked on the sidewalk, along the curb or across it (bike rack)."""
+        """A bicycle or motorcycle parked on the sidewalk, along the curb or across it."""
         st = self.street
         side = int(self.rng.integers(2))
         z = self._near_biased(4.0, 40.0)
         if z >= self._limit_z(60.0):
             return
         label = 'motorcycle' if motorcycle else 'bicycle'
-        length, h, shape = (2.0, 1.15, Shape.MOTO_SIDE) if motorcycle else (1.75, 1.05, Shape.BIKE_SIDE)
+        length, h, shape = SIDE_VIEW[motorcycle]
         mirror = bool(self.rng.random() < 0.5)
         if self.rng.random() < 0.5:  # along the curb
             x = self._side_x(side, st.outer_edge(side) - 0.5)
@@ -500,17 +518,17 @@ class _ObjectSampler:
             z = self._near_biased(5.0, 45.0)
             if z >= self._limit_z(60.0):
                 return
-            w, h, shape = (0.75, 1.2, Shape.MOTO_REAR) if motorcycle else (0.6, 1.05, Shape.BIKE_REAR)
+            w, h, shape = REAR_VIEW[motorcycle]
             self._add(vehicle, shape, False, z, x - w / 2, w, h, next(self._ids))
-            self._add('rider', Shape.RIDER_REAR, False, z - 0.15, x - 0.31, 0.62, 1.72 + 0.1 * motorcycle,
-                      next(self._ids))
+            self._add('rider', Shape.RIDER_REAR, False, z - 0.15, x - 0.31, 0.62,
+                      1.72 + 0.1 * motorcycle, next(self._ids))
             self.footprints.append((x - 0.3, x + 0.3, z, z + 1.8))
         else:  # crossing the street, seen from the side
             x0, z = st.centre + u(-1.0, 0.7) * st.half_width(1), self._near_biased(5.0, 40.0)
             if z >= self._limit_z(60.0):
                 return
             mirror = bool(self.rng.random() < 0.5)
-            length, h, shape = (2.0, 1.15, Shape.MOTO_SIDE) if motorcycle else (1.75, 1.05, Shape.BIKE_SIDE)
+            length, h, shape = SIDE_VIEW[motorcycle]
             self._add(vehicle, shape, False, z, x0, length, h, next(self._ids), mirror=mirror)
             self._add('rider', Shape.RIDER_SIDE, False, z - 0.1, x0, length, 1.75, next(self._ids),
                       mirror=mirror)
@@ -531,7 +549,8 @@ class _ObjectSampler:
         for side in (0, 1):
             if self.rng.random() >= self.params.tree_row_prob:
                 continue
-            offset = st.outer_edge(side) - (0.8 if st.sidewalk[side] > 2.5 else st.sidewalk[side] / 2)
+            inset = 0.8 if st.sidewalk[side] > 2.5 else st.sidewalk[side] / 2
+            offset = st.outer_edge(side) - inset
             z = u(3.0, 12.0)
             while z < self._limit_z(100.0):
                 self._add_tree(side, offset, z)
@@ -549,8 +568,8 @@ class _ObjectSampler:
                 if r < p.lamp_prob:
                     arm = u(1.2, 2.5)
                     start = x - width / 2 if side == 0 else x - width / 2 - arm
-                    self._add('pole', Shape.POLE, False, z, start, width + arm, u(6.5, 9.0), next(self._ids),
-                              (width, side == 0))
+                    self._add('pole', Shape.POLE, False, z, start, width + arm, u(6.5, 9.0),
+                              next(self._ids), (width, side == 0))
                 elif r < p.lamp_prob + p.sign_prob:
                     self._sign_pole(x, z, width)
                 elif r < p.lamp_prob + p.sign_prob + p.light_prob:
@@ -563,7 +582,8 @@ class _ObjectSampler:
     def _sign_pole(self, x: float, z: float, width: float) -> None:
         u = self.rng.uniform
         pole_h = u(2.6, 3.5)
-        self._add('pole', Shape.POLE, False, z, x - width / 2, width, pole_h, next(self._ids), (width, True))
+        self._add('pole', Shape.POLE, False, z, x - width / 2, width, pole_h, next(self._ids),
+                  (width, True))
         top = pole_h
         for _ in range(1 + int(self.rng.random() < 0.3)):
             size = u(0.6, 0.9)
@@ -576,10 +596,11 @@ class _ObjectSampler:
     def _light_pole(self, x: float, z: float, width: float, side: int) -> None:
         u = self.rng.uniform
         pole_h = u(3.0, 4.2)
-        self._add('pole', Shape.POLE, False, z, x - width / 2, width, pole_h, next(self._ids), (width, True))
+        self._add('pole', Shape.POLE, False, z, x - width / 2, width, pole_h, next(self._ids),
+                  (width, True))
         offset = 0.22 if side == 0 else -0.55
-        self._add('traffic light', Shape.LIGHT, False, z - 0.06, x + offset, 0.33, 0.9, next(self._ids),
-                  (int(self.rng.integers(3)),), base=pole_h - 1.0)
+        self._add('traffic light', Shape.LIGHT, False, z - 0.06, x + offset, 0.33, 0.9,
+                  next(self._ids), (int(self.rng.integers(3)),), base=pole_h - 1.0)
 
 
 def sample_primitives(rng: np.random.Generator, street: Street,
@@ -592,8 +613,8 @@ def sample_primitives(rng: np.random.Generator, street: Street,
         params (LayoutParams): Layout distribution.
 
     Returns:
-        tuple: The primitives, the ground footprints ``(x0, x1, z0, z1)`` of vehicles and people as an
-        array of shape (N, 4) (for shadows), and the number of instance ids used.
+        tuple: The primitives, the ground footprints ``(x0, x1, z0, z1)`` of vehicles and people as
+        an array of shape (N, 4) (for shadows), and the number of instance ids used.
     """
     sampler = _ObjectSampler(rng, street, params)
     sampler.add_blocks()
@@ -605,4 +626,3 @@ def sample_primitives(rng: np.random.Generator, street: Street,
     footprints = np.array(sampler.footprints, dtype=np.float64).reshape(-1, 4)
     num_instances = max([FIRST_OBJECT_INSTANCE] + [p.instance + 1 for p in sampler.primitives])
     return sampler.primitives, footprints, num_instances
-

@@ -1,10 +1,11 @@
 """Appearance of toy scenes: one RGB renderer with a per-domain style, and the depth-like modality.
 
-RGB rendering (:func:`render_rgb`) paints a :class:`~mmseg_diffuda.toy.scene.Scene` in the style of a
-domain (:class:`AppearanceStyle`):
+RGB rendering (:func:`render_rgb`) paints a :class:`~mmseg_diffuda.toy.scene.Scene` in the style of
+a domain (:class:`AppearanceStyle`):
 
 1. albedo per instance from the domain's class colours and palettes (building paints, car paints,
-   clothing), with per-instance jitter; materials (glass, tyres, skin, trims, lamps) from the part map;
+   clothing), with per-instance jitter; materials (glass, tyres, skin, trims, lamps) from the part
+   map;
 2. textures: per-pixel grain (strongest on vegetation and terrain), facade stripes in metric surface
    coordinates (horizontal courses or vertical panels, depending on the domain), paving tiles, lane
    markings;
@@ -19,9 +20,9 @@ differ in every step, which gives a real but learnable domain shift (see
 :mod:`mmseg_diffuda.toy.domains`).
 
 The depth-like modality (:func:`render_depth_like`) ignores appearance: it encodes camera depth on a
-logarithmic 8-bit scale, **near = dark, far = bright** (sky = 255), modelled on the logarithmic depth
-visualisation of CARLA, the simulator DELIVER (Zhang et al., CVPR 2023) was rendered with, plus mild
-Gaussian sensor noise.
+logarithmic 8-bit scale, **near = dark, far = bright** (sky = 255), modelled on the logarithmic
+depth visualisation of CARLA, the simulator DELIVER (Zhang et al., CVPR 2023) was rendered with,
+plus mild Gaussian sensor noise.
 """
 import functools
 from dataclasses import dataclass
@@ -253,7 +254,8 @@ class _Painter:
         shade = np.ones(gx.shape, dtype=np.float32)
         dx, dz = style.shadow_shift
         for x0, x1, z0, z1 in sc.footprints:
-            inside = (gx > x0 + dx - 0.2) & (gx < x1 + dx + 0.2) & (gz > z0 + dz - 0.2) & (gz < z1 + dz + 0.3)
+            inside = ((gx > x0 + dx - 0.2) & (gx < x1 + dx + 0.2)
+                      & (gz > z0 + dz - 0.2) & (gz < z1 + dz + 0.3))
             shade[inside] = 1.0 - style.shadow
         light[ground] *= shade * (1.0 - style.wet_road)
         return light
@@ -265,8 +267,10 @@ class _Painter:
         frac = np.clip(rows / max(self.scene.camera.v0, 1.0), 0.0, 1.0)[..., None] ** 0.7
         sky = _colour(style.sky_top) * (1 - frac) + _colour(style.sky_horizon) * frac
         sky = np.broadcast_to(sky, (h, w, 3)).copy()
-        cloud = np.clip(smooth_noise(self.rng, h, w, 4) * 0.8 + (style.clouds - 0.5) * 2.0, 0.0, 1.0)
-        cloud_colour = np.maximum(_colour(style.sky_horizon), 0.85 * _colour(style.sky_horizon) + 0.15)
+        cloud = np.clip(
+            smooth_noise(self.rng, h, w, 4) * 0.8 + (style.clouds - 0.5) * 2.0, 0.0, 1.0)
+        cloud_colour = np.maximum(_colour(style.sky_horizon),
+                                  0.85 * _colour(style.sky_horizon) + 0.15)
         return sky * (1 - cloud[..., None]) + cloud_colour * cloud[..., None]
 
     def camera_response(self, img: np.ndarray) -> np.ndarray:
@@ -328,7 +332,8 @@ def render_rgb(scene: Scene, style: AppearanceStyle, rng: np.random.Generator) -
 def encode_depth_like(depth: np.ndarray, near: float = 1.0, far: float = 1000.0) -> np.ndarray:
     """Logarithmic depth grey level, near = dark, far = bright (no noise, not rounded).
 
-    ``value = 255 * log(clip(depth, near, far) / near) / log(far / near)``; the sky (``inf``) is 255.
+    ``value = 255 * log(clip(depth, near, far) / near) / log(far / near)``; the sky (``inf``) is
+    255.
 
     Args:
         depth (np.ndarray): Camera depth in metres (``inf`` for the sky).
@@ -343,7 +348,8 @@ def encode_depth_like(depth: np.ndarray, near: float = 1.0, far: float = 1000.0)
     return np.clip(grey, 0.0, 255.0).astype(np.float32)
 
 
-def render_depth_like(scene: Scene, rng: np.random.Generator, noise_sigma: float = 1.5) -> np.ndarray:
+def render_depth_like(scene: Scene, rng: np.random.Generator,
+                      noise_sigma: float = 1.5) -> np.ndarray:
     """Single-channel 8-bit depth image of a scene (the DELIVER depth-like modality).
 
     Args:

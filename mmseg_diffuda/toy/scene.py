@@ -6,9 +6,10 @@ A scene is a straight street seen by a forward-looking pinhole camera (frame and
 :mod:`mmseg_diffuda.toy.geometry`, street layout and object frequencies in
 :mod:`mmseg_diffuda.toy.layout`). Every pixel's ray is intersected with
 
-* the flat ground (``height`` metres below the camera): a row ``v`` below the horizon row ``v0`` meets
-  it at camera depth ``fy * height / (v - v0)``, so the road, sidewalks and verges recede to a vanishing
-  point; the street layout labels each ground point as road, sidewalk or terrain and marks lanes;
+* the flat ground (``height`` metres below the camera): a row ``v`` below the horizon row ``v0``
+  meets it at camera depth ``fy * height / (v - v0)``, so the road, sidewalks and verges recede to a
+  vanishing point; the street layout labels each ground point as road, sidewalk or terrain and marks
+  lanes;
 * vertical rectangles (facades, vegetation, walls, fences, vehicles, people, poles, signs, lights,
   trees), each carrying one Cityscapes class and a silhouette (:mod:`mmseg_diffuda.toy.shapes`);
 
@@ -48,9 +49,11 @@ class Scene:
             metres along the rectangle).
         surf_t (np.ndarray): float32 second metric surface coordinate (ground: world Z; rectangles:
             height above the ground).
-        lane_mark (np.ndarray): uint8 lane-marking code on the road (0 none, 1 white, 2 centre line).
+        lane_mark (np.ndarray): uint8 lane-marking code on the road (0 none, 1 white, 2 centre
+            line).
         camera (Camera): The camera.
-        footprints (np.ndarray): (N, 4) ground footprints ``(x0, x1, z0, z1)`` of vehicles and people.
+        footprints (np.ndarray): (N, 4) ground footprints ``(x0, x1, z0, z1)`` of vehicles and
+            people.
         instance_labels (np.ndarray): uint8 label id of every instance id.
     """
 
@@ -80,7 +83,8 @@ class Raster:
         self.camera = camera
         self.dxw, self.dzw = camera.column_rays(width)
         self.dy = camera.row_rays(height)
-        with np.errstate(divide='ignore'):  # columns parallel to a plane never meet it (t = 0 fails)
+        # columns parallel to a plane never meet it: inverse 0 gives t = 0, which fails t > NEAR
+        with np.errstate(divide='ignore'):
             self.inv_dxw = np.where(self.dxw != 0, 1.0 / self.dxw, 0.0)
             self.inv_dzw = np.where(self.dzw != 0, 1.0 / self.dzw, 0.0)
         self.label = np.full((height, width), ID['sky'], dtype=np.uint8)
@@ -111,8 +115,10 @@ class Raster:
         self.surf_s[rows], self.surf_t[rows] = x, z
 
     def _roi(self, prim: Primitive):
-        """Pixel box (r0, r1, c0, c1) of a rectangle's projection and its nearest camera depth, or None
-        when it is off-screen or hidden behind nearer surfaces."""
+        """Pixel box (r0, r1, c0, c1) of a rectangle's projection.
+
+        Returns None when the rectangle is off-screen or hidden behind nearer surfaces.
+        """
         cam = self.camera
         cos, sin = math.cos(cam.yaw), math.sin(cam.yaw)
         (x0, z0), (x1, z1) = prim.ground_segment()
@@ -126,7 +132,10 @@ class Raster:
                 x0, z0, zc0 = xm, zm, NEAR
             else:
                 x1, z1, zc1 = xm, zm, NEAR
-        us = [cam.u0 + cam.fx * (x * cos - z * sin) / zc for x, z, zc in ((x0, z0, zc0), (x1, z1, zc1))]
+        us = [
+            cam.u0 + cam.fx * (x * cos - z * sin) / zc
+            for x, z, zc in ((x0, z0, zc0), (x1, z1, zc1))
+        ]
         drops = (cam.height - prim.base - prim.height, cam.height - prim.base)
         vs = [cam.v0 + cam.fy * drop / zc for drop in drops for zc in (zc0, zc1)]
         height, width = self.label.shape
@@ -139,7 +148,7 @@ class Raster:
         return r0, r1, c0, c1
 
     def cast_primitive(self, prim: Primitive) -> None:
-        """Draw one vertical rectangle with its silhouette, keeping the nearest surface per pixel."""
+        """Draw one vertical rectangle with its silhouette, keeping the nearest surface."""
         roi = self._roi(prim)
         if roi is None:
             return
@@ -159,7 +168,8 @@ class Raster:
         t, along = t[cols], along[cols]
         up = self.camera.height - t[None, :] * self.dy[r0:r1, None] - prim.base
         s = prim.length - along if prim.mirror else along
-        mask, part = SHAPE_FUNCTIONS[prim.shape](s[None, :], up, prim.length, prim.height, prim.params)
+        mask, part = SHAPE_FUNCTIONS[prim.shape](s[None, :], up, prim.length, prim.height,
+                                                 prim.params)
         hit = (up >= 0) & (up <= prim.height) & mask & (t[None, :] < depth[:, cols])
         rr, cc = np.nonzero(hit)
         if rr.size == 0:

@@ -1,11 +1,12 @@
 """Silhouettes of the toy scene objects, drawn on vertical rectangles in metric plane coordinates.
 
-Every object of a toy scene (facades, cars, persons, poles, ...) is a vertical rectangle in the world
-(see :mod:`mmseg_diffuda.toy.scene`). The ray caster computes, for each pixel that sees the rectangle's
-plane, the metric coordinates ``(s, h)`` of the hit point: ``s`` along the rectangle (metres from its
-start) and ``h`` up from its base. A shape function turns those coordinates into a silhouette mask and
-a *part* map (glass, tyres, lamps, skin, ...). Because the shapes live in plane coordinates, windows,
-wheels and signs are perspective-correct and their size in pixels follows the object's distance.
+Every object of a toy scene (facades, cars, persons, poles, ...) is a vertical rectangle in the
+world (see :mod:`mmseg_diffuda.toy.scene`). The ray caster computes, for each pixel that sees the
+rectangle's plane, the metric coordinates ``(s, h)`` of the hit point: ``s`` along the rectangle
+(metres from its start) and ``h`` up from its base. A shape function turns those coordinates into a
+silhouette mask and a *part* map (glass, tyres, lamps, skin, ...). Because the shapes live in plane
+coordinates, windows, wheels and signs are perspective-correct and their size in pixels follows the
+object's distance.
 
 The part map only drives appearance (:mod:`mmseg_diffuda.toy.render`); the semantic label of a
 rectangle is a single Cityscapes class.
@@ -81,7 +82,8 @@ def _segment(s: np.ndarray, h: np.ndarray, p0: Sequence[float], p1: Sequence[flo
 def facade(s, h, length, height, params) -> ShapeOutput:
     """Building wall with a window grid, shop windows and a cornice.
 
-    params: (floor height, bay width, window width fraction, ground floor height, window height fraction).
+    params: (floor height, bay width, window width fraction, ground floor height,
+    window height fraction).
     """
     floor_h, bay, win_w, ground_h, win_h = params
     mask = _full(s, h)
@@ -99,7 +101,8 @@ def facade(s, h, length, height, params) -> ShapeOutput:
 def hedge(s, h, length, height, params) -> ShapeOutput:
     """Mass of vegetation (hedge, bushes, tree line, hills) with a wavy top edge.
 
-    params: (phase 1, phase 2, spatial frequency 1 [rad/m], spatial frequency 2, relative amplitude).
+    params: (phase 1, phase 2, spatial frequency 1 [rad/m], spatial frequency 2,
+    relative amplitude).
     """
     ph1, ph2, f1, f2, amp = params
     top = height * (1.0 - amp * (0.5 + 0.3 * np.sin(f1 * s + ph1) + 0.2 * np.sin(f2 * s + ph2)))
@@ -189,7 +192,10 @@ def bus_side(s, h, length, height, params) -> ShapeOutput:
 
 
 def truck_end(s, h, length, height, params) -> ShapeOutput:
-    """Truck from behind (cargo box with doors) or the front (cab). params: (is front, lamp part)."""
+    """Truck from behind (cargo box with doors) or from the front (cab).
+
+    params: (is front, lamp part).
+    """
     is_front, lamp = params
     a, b = s / length, h / height
     wheels = (b < 0.15) & ((a < 0.2) | (a > 0.8))
@@ -311,7 +317,8 @@ def moto_side(s, h, length, height, params) -> ShapeOutput:
     """Motorcycle from the side, heading towards +s (length ~2.0 m): wheels, body, seat, fork."""
     r = 0.32
     wheels = _disc(s, h, 0.4, r, r) | _disc(s, h, length - 0.4, r, r)
-    body = ((s - 0.5 * length)**2 / (0.32 * length)**2 + (h - 0.55 * height)**2 / (0.22 * height)**2) < 1
+    body = ((s - 0.5 * length)**2 / (0.32 * length)**2 + (h - 0.55 * height)**2 /
+            (0.22 * height)**2) < 1
     seat = (np.abs(s - 0.38 * length) < 0.2 * length) & (np.abs(h - 0.72 * height) < 0.05 * height)
     fork = _segment(s, h, (length - 0.4, r), (length - 0.55, 0.95 * height), 0.04)
     mask = wheels | body | seat | fork
@@ -335,14 +342,18 @@ def moto_rear(s, h, length, height, params) -> ShapeOutput:
 
 
 def pole(s, h, length, height, params) -> ShapeOutput:
-    """Pole, optionally a street lamp with an arm. params: (pole width, arm towards +s (1) or -s (0))."""
+    """Pole, optionally a street lamp with an arm.
+
+    params: (pole width, arm towards +s (True) or -s (False)).
+    """
     width, arm_positive = params
     p0 = 0.0 if arm_positive else length - width
     shaft = (s >= p0) & (s <= p0 + width)
     has_arm = length > width + 0.05
-    arm = (h > height - 0.22) & (h < height - 0.08) if has_arm else np.zeros_like(h, dtype=bool)
+    no_arm = np.zeros_like(h, dtype=bool)
+    arm = (h > height - 0.22) & (h < height - 0.08) if has_arm else no_arm
     end = length if arm_positive else 0.0
-    head = (np.abs(s - end) < 0.45) & (h > height - 0.3) if has_arm else np.zeros_like(h, dtype=bool)
+    head = (np.abs(s - end) < 0.45) & (h > height - 0.3) if has_arm else no_arm
     mask = shaft | arm | head
     part = _parts(mask)
     part[head] = Part.TRIM
@@ -351,8 +362,10 @@ def pole(s, h, length, height, params) -> ShapeOutput:
 
 
 def sign(s, h, length, height, params) -> ShapeOutput:
-    """Traffic sign plate with a border. params: (form: 0 circle, 1 triangle, 2 down triangle, 3 diamond,
-    4 rectangle)."""
+    """Traffic sign plate with a border.
+
+    params: (form: 0 circle, 1 triangle, 2 down triangle, 3 diamond, 4 rectangle).
+    """
     (form,) = params
     cs, ch, r = length / 2, height / 2, min(length, height) / 2
 

@@ -1,20 +1,23 @@
 """On-disk formats of the toy dataset, reproducing the files of the real datasets.
 
 * **GTA5** (Richter et al., "Playing for Data", ECCV 2016): ``images/<id>.png`` RGB frames and
-  ``labels/<id>.png`` 8-bit palette ('P' mode) PNGs whose pixel values are Cityscapes label ids and whose
-  palette is the Cityscapes colour table, as in the released GTA5 labels (:func:`write_gta_label`).
-* **Cityscapes** (Cordts et al., CVPR 2016): ``*_leftImg8bit.png`` RGB frames, ``*_gtFine_labelIds.png``
-  8-bit greyscale label ids, ``*_disparity.png`` 16-bit disparity with the Cityscapes encoding
-  ``p = round(d * 256) + 1`` and ``p = 0`` for invalid pixels (:func:`encode_disparity`), and
-  ``*_camera.json`` camera files with ``extrinsic`` (``baseline``, ``pitch``, ``roll``, ``x``, ``y``,
-  ``yaw``, ``z``) and ``intrinsic`` (``fx``, ``fy``, ``u0``, ``v0``) entries (:func:`camera_dict`).
+  ``labels/<id>.png`` 8-bit palette ('P' mode) PNGs whose pixel values are Cityscapes label ids and
+  whose palette is the Cityscapes colour table, as in the released GTA5 labels
+  (:func:`write_gta_label`).
+* **Cityscapes** (Cordts et al., CVPR 2016): ``*_leftImg8bit.png`` RGB frames,
+  ``*_gtFine_labelIds.png`` 8-bit greyscale label ids, ``*_disparity.png`` 16-bit disparity with the
+  Cityscapes encoding ``p = round(d * 256) + 1`` and ``p = 0`` for invalid pixels
+  (:func:`encode_disparity`), and ``*_camera.json`` camera files with ``extrinsic`` (``baseline``,
+  ``pitch``, ``roll``, ``x``, ``y``, ``yaw``, ``z``) and ``intrinsic`` (``fx``, ``fy``, ``u0``,
+  ``v0``) entries (:func:`camera_dict`).
 * **DELIVER** (Zhang et al., "Delivering Arbitrary-Modal Semantic Segmentation", CVPR 2023):
   ``*_rgb_front.png`` RGB frames, ``*_depth_front.png`` depth images (here single-channel 8-bit, see
   :func:`~mmseg_diffuda.toy.render.render_depth_like`) and ``*_semantic_front.png`` 3-channel label
-  images with ``DELIVER class index + 1`` in the red channel and zeros in green and blue, as CARLA's raw
-  semantic camera writes them (:func:`deliver_semantic`).
+  images with ``DELIVER class index + 1`` in the red channel and zeros in green and blue, as CARLA's
+  raw semantic camera writes them (:func:`deliver_semantic`).
 
-All PNGs are written with fixed encoder settings and no timestamps, so equal arrays give equal bytes.
+All PNGs are written with fixed encoder settings and no timestamps, so equal arrays give equal
+bytes.
 """
 import json
 from pathlib import Path
@@ -40,7 +43,9 @@ def _write_png(path: PathLike, array: np.ndarray) -> None:
 
 
 def write_rgb(path: PathLike, rgb: np.ndarray) -> None:
-    """Write an RGB uint8 image (H, W, 3) as a PNG (OpenCV stores BGR, so channels are swapped here).
+    """Write an RGB uint8 image (H, W, 3) as a PNG.
+
+    OpenCV stores BGR, so the channels are swapped here and the file holds true RGB.
 
     Args:
         path (PathLike): Output file.
@@ -60,7 +65,7 @@ def write_grey(path: PathLike, image: np.ndarray) -> None:
 
 
 def write_gta_label(path: PathLike, label_ids: np.ndarray) -> None:
-    """Write a GTA5-style label: 8-bit 'P'-mode PNG of Cityscapes label ids with the Cityscapes palette.
+    """Write a GTA5-style label: 'P'-mode PNG of Cityscapes label ids with the Cityscapes palette.
 
     Args:
         path (PathLike): Output file.
@@ -76,8 +81,8 @@ def write_gta_label(path: PathLike, label_ids: np.ndarray) -> None:
 def encode_disparity(depth: np.ndarray, baseline: float, fx: float) -> np.ndarray:
     """Cityscapes 16-bit disparity from depth: ``p = round(baseline * fx / depth * 256) + 1``.
 
-    Pixels with infinite or non-positive depth (the sky) are invalid and get ``p = 0``; a reader recovers
-    ``d = (p - 1) / 256`` for ``p > 0``.
+    Pixels with infinite or non-positive depth (the sky) are invalid and get ``p = 0``; a reader
+    recovers ``d = (p - 1) / 256`` for ``p > 0``.
 
     Args:
         depth (np.ndarray): Camera depth in metres.
@@ -92,8 +97,9 @@ def encode_disparity(depth: np.ndarray, baseline: float, fx: float) -> np.ndarra
     disparity[valid] = baseline * fx / depth[valid].astype(np.float64)
     encoded = np.where(valid, np.round(disparity * 256.0) + 1.0, 0.0)
     if encoded.max(initial=0) > np.iinfo(np.uint16).max:
-        raise ValueError(f'Disparity up to {disparity.max():.1f} px does not fit the 16-bit Cityscapes '
-                         'encoding; geometry is too close to the camera.')
+        raise ValueError(
+            f'Disparity up to {disparity.max():.1f} px does not fit the 16-bit Cityscapes '
+            'encoding; geometry is too close to the camera.')
     return encoded.astype(np.uint16)
 
 
@@ -101,8 +107,8 @@ def camera_dict(camera: Camera) -> Dict[str, Dict[str, float]]:
     """Cityscapes camera-file content (``extrinsic`` + ``intrinsic``) of a toy camera.
 
     The toy optical axis is horizontal (pitch 0, the horizon is the principal-point row), the camera
-    sits on the car's centre line (``y = 0``) at height ``z``; ``x`` is the mounting offset behind the
-    front, set to Cityscapes' 1.7 m for completeness.
+    sits on the car's centre line (``y = 0``) at height ``z``; ``x`` is the mounting offset behind
+    the front, set to Cityscapes' 1.7 m for completeness.
 
     Args:
         camera (Camera): The camera.
@@ -144,8 +150,8 @@ def write_camera_json(path: PathLike, camera: Camera) -> None:
 def deliver_semantic(label_ids: np.ndarray, lane_mark: np.ndarray) -> np.ndarray:
     """DELIVER semantic image: ``DELIVER index + 1`` in the red channel (RGB order), 0 = unlabelled.
 
-    Cityscapes ids are mapped with :data:`~mmseg_diffuda.toy.labels.CITYSCAPES_TO_DELIVER`; road pixels
-    with a painted lane marking become ``RoadLine``.
+    Cityscapes ids are mapped with :data:`~mmseg_diffuda.toy.labels.CITYSCAPES_TO_DELIVER`; road
+    pixels with a painted lane marking become ``RoadLine``.
 
     Args:
         label_ids (np.ndarray): uint8 Cityscapes label ids (H, W).

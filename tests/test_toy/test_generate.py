@@ -11,7 +11,8 @@ from mmseg_diffuda.toy import Tree, deliver_value_lut, generate_toy_dataset, sam
 from mmseg_diffuda.toy.labels import DELIVER_CLASSES, ID
 
 H, W = 32, 64
-COUNTS = dict(num_source=3, num_target_train=2, num_target_val=2, num_deliver_train=5, num_deliver_test=2)
+COUNTS = dict(num_source=3, num_target_train=2, num_target_val=2, num_deliver_train=5,
+              num_deliver_test=2)
 
 
 def _generate(root: Path, seed: int = 0, workers: int = 1) -> dict:
@@ -19,7 +20,10 @@ def _generate(root: Path, seed: int = 0, workers: int = 1) -> dict:
 
 
 def _files(root: Path) -> dict:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*')) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob('*')) if p.is_file()
+    }
 
 
 @pytest.fixture(scope='module')
@@ -40,8 +44,8 @@ def _expected_paths() -> set:
                       f'cityscapes/gtFine/{split}/toycity/{stem}_gtFine_labelIds.png',
                       f'cityscapes/disparity/{split}/toycity/{stem}_disparity.png',
                       f'cityscapes/camera/{split}/toycity/{stem}_camera.json'}
-    deliver = [('train', 0, 'cloud'), ('train', 1, 'fog'), ('train', 2, 'night'), ('train', 3, 'rain'),
-               ('train', 4, 'sun'), ('test', 0, 'cloud'), ('test', 1, 'fog')]
+    deliver = [('train', 0, 'cloud'), ('train', 1, 'fog'), ('train', 2, 'night'),
+               ('train', 3, 'rain'), ('train', 4, 'sun'), ('test', 0, 'cloud'), ('test', 1, 'fog')]
     for split, i, cond in deliver:
         for modality, suffix in (('img', 'rgb'), ('depth', 'depth'), ('semantic', 'semantic')):
             paths.add(f'deliver/{modality}/{cond}/{split}/toymap_00/{i:06d}_{suffix}_front.png')
@@ -69,7 +73,9 @@ def test_different_seed_differs(toy, tmp_path):
     other = _files(tmp_path / 'other')
     reference = _files(root)
     assert set(other) == set(reference)
-    images = [k for k in reference if k.endswith(('leftImg8bit.png', 'rgb_front.png')) or '/images/' in k]
+    images = [
+        k for k in reference if k.endswith(('leftImg8bit.png', 'rgb_front.png')) or '/images/' in k
+    ]
     assert all(other[k] != reference[k] for k in images)
 
 
@@ -77,7 +83,8 @@ def test_image_formats(toy):
     root, _ = toy
     rgb = Image.open(root / 'gta/images/00000.png')
     assert rgb.mode == 'RGB' and rgb.size == (W, H)
-    left = Image.open(root / 'cityscapes/leftImg8bit/train/toycity/toycity_000000_000000_leftImg8bit.png')
+    left = Image.open(root /
+                      'cityscapes/leftImg8bit/train/toycity/toycity_000000_000000_leftImg8bit.png')
     assert left.mode == 'RGB' and left.size == (W, H)
     depth = cv2.imread(str(root / 'deliver/depth/cloud/train/toymap_00/000000_depth_front.png'),
                        cv2.IMREAD_UNCHANGED)
@@ -115,14 +122,16 @@ def test_disparity_matches_depth(toy):
     root, _ = toy
     stem = 'toycity_000001_000000'
     base = root / 'cityscapes'
-    disparity = cv2.imread(str(base / f'disparity/val/toycity/{stem}_disparity.png'), cv2.IMREAD_UNCHANGED)
+    disparity = cv2.imread(str(base / f'disparity/val/toycity/{stem}_disparity.png'),
+                           cv2.IMREAD_UNCHANGED)
     camera = json.loads((base / f'camera/val/toycity/{stem}_camera.json').read_text())
     labels = np.array(Image.open(base / f'gtFine/val/toycity/{stem}_gtFine_labelIds.png'))
     scene = sample_toy_scene(Tree.CITYSCAPES, 'val', 1, seed=0, height=H, width=W)
     np.testing.assert_array_equal(labels, scene.label)
     assert disparity.dtype == np.uint16
     baseline, fx = camera['extrinsic']['baseline'], camera['intrinsic']['fx']
-    assert camera['intrinsic']['v0'] == scene.camera.v0 and camera['extrinsic']['z'] == scene.camera.height
+    assert camera['intrinsic']['v0'] == scene.camera.v0 and camera['extrinsic'][
+        'z'] == scene.camera.height
     # hand-check the bottom-centre pixel: p = round(baseline * fx / depth * 256) + 1
     i, j = H - 1, W // 2
     depth = float(scene.depth[i, j])
@@ -141,7 +150,8 @@ def test_deliver_semantic_and_depth(toy):
     bgr = cv2.imread(str(root / f'deliver/semantic/{sub}_semantic_front.png'), cv2.IMREAD_UNCHANGED)
     scene = sample_toy_scene(Tree.DELIVER, 'train', 2, seed=0, height=H, width=W)
     expected = deliver_value_lut()[scene.label]
-    expected[(scene.label == ID['road']) & (scene.lane_mark > 0)] = DELIVER_CLASSES.index('RoadLine') + 1
+    expected[(scene.label == ID['road'])
+             & (scene.lane_mark > 0)] = DELIVER_CLASSES.index('RoadLine') + 1
     np.testing.assert_array_equal(bgr[..., 2], expected)  # red channel
     assert not bgr[..., :2].any()
     assert bgr[..., 2].max() <= 25 and (bgr[..., 2] == DELIVER_CLASSES.index('Sky') + 1).any()

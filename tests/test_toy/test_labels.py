@@ -1,16 +1,19 @@
 """Class tables of the toy data: Cityscapes ids, palette and the Cityscapes -> DELIVER mapping."""
 import numpy as np
 
-from mmseg_diffuda.toy import CITYSCAPES_TO_DELIVER, DELIVER_CLASSES, cityscapes_palette, deliver_value_lut
+from mmseg_diffuda.toy import (CITYSCAPES_TO_DELIVER, DELIVER_CLASSES, cityscapes_palette,
+                               deliver_value_lut)
 from mmseg_diffuda.toy.labels import ID
 
 
 def test_scene_ids_are_cityscapes_label_ids():
     # hand-copied from the Cityscapes label table (labelId column)
-    expected = {'ego vehicle': 1, 'road': 7, 'sidewalk': 8, 'building': 11, 'wall': 12, 'fence': 13,
-                'pole': 17, 'traffic light': 19, 'traffic sign': 20, 'vegetation': 21, 'terrain': 22,
-                'sky': 23, 'person': 24, 'rider': 25, 'car': 26, 'truck': 27, 'bus': 28,
-                'motorcycle': 32, 'bicycle': 33}
+    expected = {
+        'ego vehicle': 1, 'road': 7, 'sidewalk': 8, 'building': 11, 'wall': 12, 'fence': 13,
+        'pole': 17, 'traffic light': 19, 'traffic sign': 20, 'vegetation': 21, 'terrain': 22,
+        'sky': 23, 'person': 24, 'rider': 25, 'car': 26, 'truck': 27, 'bus': 28, 'motorcycle': 32,
+        'bicycle': 33
+    }
     assert ID == expected
 
 

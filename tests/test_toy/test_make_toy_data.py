@@ -17,9 +17,12 @@ def _load_tool():
 def test_cli_writes_data_and_prints_next_steps(tmp_path, capsys):
     tool = _load_tool()
     out = tmp_path / 'toy'
-    argv = ['--out', str(out), '--num-source', '1', '--num-target-train', '1', '--num-target-val', '1',
-            '--num-deliver-train', '1', '--num-deliver-test', '1', '--height', '32', '--width', '64',
-            '--seed', '3', '--workers', '1']
+    argv = [
+        '--out',
+        str(out), '--num-source', '1', '--num-target-train', '1', '--num-target-val', '1',
+        '--num-deliver-train', '1', '--num-deliver-test', '1', '--height', '32', '--width', '64',
+        '--seed', '3', '--workers', '1'
+    ]
     summary = tool.main(argv)
     assert (out / 'gta/images/00000.png').is_file()
     assert (out / 'cityscapes/camera/val/toycity/toycity_000000_000000_camera.json').is_file()

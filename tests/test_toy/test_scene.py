@@ -15,7 +15,8 @@ def _camera(yaw=0.0):
 
 def test_frontal_rectangle_projection_by_hand():
     raster = Raster(_camera(), 50, 100)
-    # 2 m wide, 2 m tall wall at 10 m: columns 50 + 100 * [-1, 1] / 10, rows 25 + 100 * (1.5 - [2, 0]) / 10
+    # 2 m wide, 2 m tall wall at 10 m:
+    # columns 50 + 100 * [-1, 1] / 10, rows 25 + 100 * (1.5 - [2, 0]) / 10
     raster.cast_primitive(Primitive(ID['wall'], Shape.WALL, False, 10.0, -1.0, 2.0, 0.0, 2.0, 5))
     rows, cols = np.nonzero(raster.label == ID['wall'])
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (20, 40, 40, 60)
@@ -73,7 +74,8 @@ def test_depth_like_image_darker_near_than_far():
     sky = ~np.isfinite(scene.depth)
     assert near.any() and mid.any() and sky.any()
     assert grey[near].mean() < grey[mid].mean() < grey[sky].mean()
-    assert grey[sky].mean() > 253 and grey[sky].min() >= 240  # 255 up to the sensor noise (1.5 levels)
+    assert grey[sky].mean(
+    ) > 253 and grey[sky].min() >= 240  # 255 up to the sensor noise (1.5 levels)
 
 
 def test_same_rng_state_gives_same_scene():
