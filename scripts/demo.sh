@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's main job: train the toy configs on CPU through tools/train.py, evaluate the last
-# checkpoint with tools/test.py on the toy target, and print the target mIoU of each.
+# The README's main job: train a tiny MADM on the toy Cityscapes RGB -> DELIVER depth data and its
+# source-only baseline on CPU through tools/train.py, evaluate each last checkpoint with
+# tools/test.py on the toy depth target, and print the target mIoU of each.
 # Run through `make demo` (which installs the environment and makes the toy data first).
 #
 # Environment variables:
@@ -11,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${VENV:-.venv}/bin/python"
 WORK="${DEMO_WORK_DIR:-work_dirs/demo}"
-CONFIGS="${DEMO_CONFIGS:-configs/toy/source-only_mitb0-tiny_toy.py configs/toy/daformer_mitb0-tiny_toy.py}"
+CONFIGS="${DEMO_CONFIGS:-configs/toy/source-only_madm-tiny_toy-rgb2depth.py configs/madm/madm_tiny_toy-rgb2depth.py}"
 
 declare -a names results
 for cfg in $CONFIGS; do
@@ -27,7 +28,7 @@ for cfg in $CONFIGS; do
 done
 
 echo
-echo "Target mIoU on the toy data (tools/test.py, last checkpoint):"
+echo "Target mIoU on the toy target (tools/test.py, last checkpoint):"
 for i in "${!names[@]}"; do
   printf '  %-45s %s\n' "${names[$i]}" "${results[$i]}"
 done

@@ -38,6 +38,11 @@ class RareClassSampler:
     candidate file, a class without one is left out of sampling with a warning (the others'
     probabilities renormalised), so that small toy sets with a few-pixel class still train.
 
+    With ``crop_class_map`` the sampled classes are ids of the *original* label (e.g. the 19
+    Cityscapes trainIds, as MADM's ``get_rcs_class_probs`` reads them) while the crops hold
+    merged labels: the re-crop test counts the pixels of the merged class ``crop_class_map[c]``
+    (see :meth:`accepts_crop`).
+
     Args:
         sample_class_stats (Sequence[Mapping]): One entry per source label map,
             ``{"file": <path>, "<class>": <pixel count>, ...}`` (the content of
@@ -51,6 +56,9 @@ class RareClassSampler:
             Defaults to 0.5 (DAFormer; HRDA/MIC use 2.0 with 1024x1024 crops).
         stats_path (str): Where the statistics came from (named in errors). Defaults to
             'sample_class_stats.json'.
+        crop_class_map (Mapping[int, int], optional): Original class id -> id in the cropped
+            label (the dataset's ``label_map``) when the statistics hold original ids. Defaults
+            to None (statistics and crops use the same ids).
     """
     #: Re-crops per sample before the last crop is kept regardless (official code: 10).
     MAX_RECROPS = 10
@@ -60,12 +68,14 @@ class RareClassSampler:
                  class_temp: float = 0.01,
                  min_pixels: int = 3000,
                  min_crop_ratio: float = 0.5,
-                 stats_path: str = STATS_FILE) -> None:
+                 stats_path: str = STATS_FILE,
+                 crop_class_map: Optional[Mapping[int, int]] = None) -> None:
         if class_temp <= 0:
             raise ValueError(f'RareClassSampler: class_temp must be > 0, got {class_temp}.')
         self.class_temp = class_temp
         self.min_pixels = min_pixels
         self.min_crop_ratio = min_crop_ratio
+        self.crop_class_map = dict(crop_class_map or {})
         totals = self._class_totals(sample_class_stats)
         if not totals:
             raise ValueError(f'{stats_path}: no class has any pixel in the dataset\'s files; '
@@ -156,10 +166,14 @@ class RareClassSampler:
         Returns:
             bool: True if it holds more than ``min_pixels * min_crop_ratio`` pixels of ``cls``
             (always True when ``min_crop_ratio`` is 0: no re-cropping, as in the official code).
+            With ``crop_class_map`` the pixels of the merged class ``crop_class_map[cls]`` are
+            counted: MADM tests the crop before merging, so a crop with, e.g., enough car
+            pixels but few truck pixels passes here for ``cls`` = truck and not there.
         """
         if self.min_crop_ratio <= 0:
             return True
-        return int((gt_sem_seg == cls).sum()) > self.min_pixels * self.min_crop_ratio
+        crop_cls = self.crop_class_map.get(cls, cls)
+        return int((gt_sem_seg == crop_cls).sum()) > self.min_pixels * self.min_crop_ratio
 
     @classmethod
     def from_stats_file(cls,
@@ -167,18 +181,25 @@ class RareClassSampler:
                         files: Sequence[str],
                         convert_command: str,
                         label_map: Optional[Mapping[int, int]] = None,
+                        original_class_stats: bool = False,
                         **kwargs) -> 'RareClassSampler':
         """Build the sampler from ``sample_class_stats.json`` for the files of a dataset.
 
         ``f_c`` and the candidate files are computed over ``files`` only (a dataset restricted
         with ``indices`` samples from its own files). With a ``label_map`` (class subset) the
-        class ids of the statistics are remapped as the labels are, and dropped classes vanish.
+        class ids of the statistics are remapped as the labels are, and dropped classes vanish,
+        unless ``original_class_stats`` keeps the original ids (MADM).
 
         Args:
             stats_path (str): Path of ``sample_class_stats.json``.
             files (Sequence[str]): The dataset's label maps, relative to the statistics' folder.
             convert_command (str): The command that writes the statistics (named in errors).
             label_map (Mapping[int, int], optional): The dataset's ``label_map``.
+            original_class_stats (bool): Draw classes and files by the original ids of the
+                statistics and map only the re-crop test through ``label_map``, as MADM
+                (Xia et al., NeurIPS 2024, official ``data/dataset/cross_modality_dataset.py``:
+                RCS over the 19 Cityscapes trainIds, labels merged after cropping). Defaults to
+                False (DAFormer: statistics remapped like the labels).
             **kwargs: ``class_temp``, ``min_pixels``, ``min_crop_ratio``.
 
         Returns:
@@ -201,6 +222,9 @@ class RareClassSampler:
                 f'{stats_path!r} has no entry for {len(missing)} of the {len(wanted)} label maps '
                 f'of the dataset, e.g. {missing[0]!r}: the statistics are stale or from another '
                 f'dataset; re-run `{convert_command}`.')
+        if original_class_stats:
+            selected = [_remap(stats[name], name, None) for name in wanted]
+            return cls(selected, stats_path=stats_path, crop_class_map=label_map, **kwargs)
         selected = [_remap(stats[name], name, label_map) for name in wanted]
         return cls(selected, stats_path=stats_path, **kwargs)
 

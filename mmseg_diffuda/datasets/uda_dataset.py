@@ -44,7 +44,9 @@ class UDADataset(Dataset):
             source-only training. Defaults to None.
         rare_class_sampling (dict, optional): ``dict(class_temp=0.01, min_pixels=3000,
             min_crop_ratio=0.5)`` (DAFormer) to enable RCS; it reads
-            ``<source data_root>/sample_class_stats.json``. Defaults to None.
+            ``<source data_root>/sample_class_stats.json``. With a class-merging source
+            (``label_map``), ``original_class_stats=True`` samples by the original class ids
+            as MADM (see :meth:`RareClassSampler.from_stats_file`). Defaults to None.
     """
 
     def __init__(self,

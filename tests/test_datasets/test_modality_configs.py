@@ -49,8 +49,10 @@ def test_real_configs_follow_madm(name):
     loader = cfg.train_dataloader
     assert loader.batch_size == 2 and loader.sampler.type == 'InfiniteSampler'
     assert loader.dataset.type == 'UDADataset'
+    # MADM draws RCS classes by the 19 trainIds, before the merge.
     assert loader.dataset.rare_class_sampling == dict(class_temp=0.01, min_pixels=3000,
-                                                      min_crop_ratio=0.5)
+                                                      min_crop_ratio=0.5,
+                                                      original_class_stats=True)
     source, target = loader.dataset.source, loader.dataset.target
     assert source.type == source_type and target.type == target_type
     assert 'seg_map_path' not in target.data_prefix  # the target is unlabelled
@@ -135,7 +137,8 @@ def test_toy_config_follows_the_other_toy_configs():
     assert loader.dataset.target.data_prefix == dict(img_path='depth')
     # 3000 px of a 2048x1024 label, scaled to a 96x192 label.
     assert loader.dataset.rare_class_sampling == dict(class_temp=0.01, min_pixels=26,
-                                                      min_crop_ratio=0.5)
+                                                      min_crop_ratio=0.5,
+                                                      original_class_stats=True)
     assert cfg.val_dataloader.dataset.split == 'test'
     assert 'Resize' not in steps(cfg.test_pipeline)
 

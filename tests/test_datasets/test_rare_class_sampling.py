@@ -115,6 +115,27 @@ def test_from_stats_file_applies_the_label_map(tmp_path):
     assert sampler.files_with_class == {0: ['a.png'], 1: ['b.png']}
 
 
+def test_original_class_stats_sample_unmerged_ids_and_test_crops_merged(tmp_path):
+    """MADM: classes and files by the original ids, the re-crop test on the merged label."""
+    path = tmp_path / 'sample_class_stats.json'
+    path.write_text(json.dumps(STATS))
+    # Merge original 1 and 2 into class 0, original 0 -> 1.
+    label_map = {0: 1, 1: 0, 2: 0, 3: 255}
+    sampler = RareClassSampler.from_stats_file(
+        str(path), ['a.png', 'b.png'], 'convert me', label_map=label_map,
+        original_class_stats=True, class_temp=0.5, min_pixels=5, min_crop_ratio=0.5)
+    # The un-merged statistics: the same classes and probabilities as without a label map.
+    plain = RareClassSampler.from_stats_file(str(path), ['a.png', 'b.png'], 'convert me',
+                                             class_temp=0.5, min_pixels=5)
+    assert sampler.classes.tolist() == plain.classes.tolist() == [1, 2, 0]
+    assert sampler.class_probs == pytest.approx(plain.class_probs)
+    assert sampler.files_with_class == {1: ['a.png'], 2: ['b.png'], 0: ['a.png', 'b.png']}
+    crop = torch.zeros(1, 4, 4, dtype=torch.long)  # 16 px of merged class 0, none of 1
+    assert sampler.accepts_crop(crop, 2)  # original 2 -> merged 0: 16 > 5 * 0.5
+    assert sampler.accepts_crop(crop, 1)
+    assert not sampler.accepts_crop(crop, 0)  # original 0 -> merged 1: no pixel
+
+
 def test_missing_stats_file_names_file_and_converter(tmp_path):
     path = tmp_path / 'sample_class_stats.json'
     with pytest.raises(FileNotFoundError,

@@ -71,7 +71,9 @@ train_dataloader = dict(
             pipeline=deliver_train_pipeline),
         # MADM (DAFormer's RCS on the source): T=0.01, candidate images hold > 3000 pixels of
         # the class in the full-resolution label, re-crop until the crop holds > 1500.
-        rare_class_sampling=dict(class_temp=0.01, min_pixels=3000, min_crop_ratio=0.5)))
+        # Classes are drawn by the 19 trainIds of the statistics, before the merge (MADM).
+        rare_class_sampling=dict(
+            class_temp=0.01, min_pixels=3000, min_crop_ratio=0.5, original_class_stats=True)))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,

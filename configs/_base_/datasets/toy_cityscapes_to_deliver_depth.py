@@ -52,8 +52,10 @@ train_dataloader = dict(
             pipeline=target_train_pipeline),
         # T and min_crop_ratio as in MADM. min_pixels is scaled with the label area: 3000 px of
         # a 2048x1024 Cityscapes label is 0.143% of it, and 0.143% of a 96x192 toy label is
-        # 26 px; 3000 would exclude every toy image (18,432 px in all).
-        rare_class_sampling=dict(class_temp=0.01, min_pixels=26, min_crop_ratio=0.5)))
+        # 26 px; 3000 would exclude every toy image (18,432 px in all). Classes are drawn by
+        # the 19 trainIds of the statistics, before the merge into the 11 classes (MADM).
+        rare_class_sampling=dict(
+            class_temp=0.01, min_pixels=26, min_crop_ratio=0.5, original_class_stats=True)))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,

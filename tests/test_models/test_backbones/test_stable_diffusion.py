@@ -95,7 +95,7 @@ def test_sd14_config_architecture_on_meta_device():
 def test_latent_is_the_scaled_posterior_mean(tiny):
     x = images()
     _, extras = tiny.forward_with_extras(x)
-    expected = tiny.vae.encode(x).latent_dist.mean * 0.18215
+    expected = tiny.vae.encode(x).latent_dist.mean * tiny.vae.config.scaling_factor
     assert torch.allclose(extras['latent'], expected, atol=1e-6)
     assert not extras['latent'].requires_grad
 
@@ -191,7 +191,8 @@ def test_s0_is_the_detached_unclipped_vae_decoding(tiny):
     feats, extras = tiny.forward_with_extras(images())
     decoded = extras['decoded']
     assert decoded.grad_fn is None and not decoded.requires_grad
-    expected = tiny.vae.decode(extras['unet_latent'].detach() / 0.18215).sample
+    expected = tiny.vae.decode(
+        extras['unet_latent'].detach() / tiny.vae.config.scaling_factor).sample
     assert torch.allclose(decoded, expected, atol=1e-6)
     assert feats[0].requires_grad  # its projection is trained
     large = tiny.decode_latent(50 * extras['unet_latent'].detach())
