@@ -91,6 +91,27 @@ def test_sd14_config_architecture_on_meta_device():
     assert hook_count(backbone.unet) == 0
 
 
+@pytest.mark.slow
+def test_sd14_architecture_with_random_weights_on_a_small_input():
+    """The full SD v1-4 backbone, real (random) tensors, a 64x64 input (8x8 latent)."""
+    cfg = model_cfg(SD14_CONFIG)
+    cfg.backbone.pretrained = None
+    cfg.backbone.input_size = None  # keep the small input (the config resizes to 512x512)
+    torch.manual_seed(0)
+    backbone = MODELS.build(cfg.backbone)
+    x = images(1, 64, 64)
+    with torch.no_grad():
+        feats, extras = backbone.forward_with_extras(x)
+        other, _ = backbone.forward_with_extras(images(1, 64, 64, seed=1))
+    assert backbone.strides == [1, 8, 16, 32]
+    assert [tuple(f.shape) for f in feats] == [(1, 128, 64, 64), (1, 512, 8, 8), (1, 512, 4, 4),
+                                               (1, 512, 2, 2)]
+    assert extras['latent'].shape == extras['unet_latent'].shape == (1, 4, 8, 8)
+    assert extras['decoded'].shape == (1, 3, 64, 64)
+    assert all(torch.isfinite(f).all() for f in feats)
+    assert all(not torch.allclose(a, b) for a, b in zip(feats, other))  # input-dependent
+
+
 # ---------------------------------------------------------------- latent and noise
 def test_latent_is_the_scaled_posterior_mean(tiny):
     x = images()
