@@ -33,12 +33,14 @@ model.update(
     dplg=dict(timestep_range=(60, 61), end_iter=100),
     lplr=dict(palette='CityscapesMADM11Dataset', source_weight=1.0, target_weight=1.0))
 
-# CPU-friendly optimisation: plain fp32 OptimWrapper (AMP needs a GPU) and a higher lr, because
-# the tiny model starts from random weights, not from Stable Diffusion (MADM: 5e-6).
+# CPU-friendly optimisation: plain fp32 OptimWrapper (AMP needs a GPU) and a much higher lr,
+# because the tiny model starts from random weights, not from Stable Diffusion (MADM: 5e-6).
+# 2e-3 reaches a source loss of 1.3 in 150 iterations where 6e-4 reaches 1.7 (toy source-only,
+# seed 0), and the source-only target mIoU rises from 3.4 to 10.1 at 200 iterations.
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
     # MADM's clip; AdamW normalises the step size, so the clip mostly rescales all gradients.
     clip_grad=dict(max_norm=0.01))

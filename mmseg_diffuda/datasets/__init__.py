@@ -1,13 +1,16 @@
 """Datasets (registered in mmseg DATASETS), UDA pairing, rare class sampling and transforms."""
 from . import transforms  # noqa: F401
 from .gta5 import GTA5Dataset
+from .mapillary import MapillaryDataset
 from .modality import (CityscapesMADM9Dataset, CityscapesMADM11Dataset, DeliverDepthDataset,
                        DSECEventDataset, FMBInfraredDataset)
 from .rare_class_sampling import RareClassSampler
 from .synthia import SynthiaDataset
+from .target_only_dataset import TargetOnlyDataset
 from .uda_dataset import UDADataset
 
 __all__ = [
     'GTA5Dataset', 'SynthiaDataset', 'UDADataset', 'RareClassSampler', 'CityscapesMADM11Dataset',
-    'CityscapesMADM9Dataset', 'DeliverDepthDataset', 'FMBInfraredDataset', 'DSECEventDataset'
+    'CityscapesMADM9Dataset', 'DeliverDepthDataset', 'FMBInfraredDataset', 'DSECEventDataset',
+    'TargetOnlyDataset', 'MapillaryDataset'
 ]

@@ -1,5 +1,8 @@
 """Registered data transforms of mmseg-diffuda."""
+from .depth import LoadDepthFromFile
 from .loading import LoadImage, LoadSegLabel
 from .modality import LoadModalityImage, ResizeForEvaluation
 
-__all__ = ['LoadImage', 'LoadSegLabel', 'LoadModalityImage', 'ResizeForEvaluation']
+__all__ = [
+    'LoadDepthFromFile', 'LoadImage', 'LoadSegLabel', 'LoadModalityImage', 'ResizeForEvaluation'
+]

@@ -164,6 +164,10 @@ class DAFormerHead(BaseDecodeHead):
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
         """Compute logits (B, num_classes, H/4, W/4) from the encoder levels."""
+        return self.cls_seg(self.fuse(inputs))
+
+    def fuse(self, inputs: Tuple[Tensor, ...]) -> Tensor:
+        """Embed, upsample and fuse the encoder levels into (B, channels, H/4, W/4)."""
         feats = self._transform_inputs(inputs)
         out_size = feats[0].shape[2:]
         embedded = []
@@ -172,4 +176,4 @@ class DAFormerHead(BaseDecodeHead):
             if x.shape[2:] != out_size:
                 x = resize(x, size=out_size, mode='bilinear', align_corners=self.align_corners)
             embedded.append(x)
-        return self.cls_seg(self.fuse_layer(torch.cat(embedded, dim=1)))
+        return self.fuse_layer(torch.cat(embedded, dim=1))

@@ -104,21 +104,24 @@ class UDASegmentor(BaseSegmentor):
 
         Args:
             data (dict): ``dict(source=dict(inputs, data_samples), target=...)`` from
-                ``pseudo_collate`` of ``UDADataset`` items (``target`` absent for source-only),
-                or a plain labelled batch ``dict(inputs, data_samples)``, taken as the source.
+                ``pseudo_collate`` of ``UDADataset`` items (``target`` absent for source-only,
+                ``source`` absent for source-free adaptation, ``TargetOnlyDataset``), or a
+                plain labelled batch ``dict(inputs, data_samples)``, taken as the source.
             optim_wrapper (OptimWrapper): The optimiser wrapper of the student.
 
         Returns:
             dict[str, Tensor]: Every loss term, their sum ``loss``, and method statistics.
         """
         self._check_optim_wrapper(optim_wrapper)
-        if 'source' not in data and 'inputs' not in data:
+        if not {'source', 'target', 'inputs'} & set(data):
             raise KeyError(f'{type(self).__name__}.train_step expects dict(source=..., '
-                           f'target=...) batches (UDADataset) or a labelled batch '
+                           f'target=...) batches (UDADataset), dict(target=...) batches '
+                           f'(TargetOnlyDataset) or a labelled batch '
                            f'dict(inputs=..., data_samples=...), got keys {sorted(data)}.')
-        if 'source' not in data:  # a plain labelled batch (source-only / DG dataset configs)
+        if 'source' not in data and 'target' not in data:  # a plain labelled batch (DG)
             data = dict(source=data)
-        source = self.data_preprocessor(data['source'], True)
+        source = (self.data_preprocessor(data['source'], True)
+                  if data.get('source') is not None else None)
         target = (self.data_preprocessor(data['target'], True)
                   if data.get('target') is not None else None)
         if self.teacher is not None:
@@ -130,20 +133,25 @@ class UDASegmentor(BaseSegmentor):
         total = sum(value for key, value in log_vars.items() if 'loss' in key)
         return dict(loss=total, **log_vars)
 
-    def train_losses(self, source: dict, target: Optional[dict],
+    def train_losses(self, source: Optional[dict], target: Optional[dict],
                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """Compute and backward the method's loss terms of one iteration (no optimiser step).
 
         The base class trains on the labelled source batch only (source-only / DG).
 
         Args:
-            source (dict): Preprocessed source batch ``dict(inputs, data_samples)``.
+            source (dict, optional): Preprocessed source batch ``dict(inputs, data_samples)``
+                (None for a target-only batch, which this class cannot train on).
             target (dict, optional): Preprocessed target batch (unused here).
             optim_wrapper (OptimWrapper): Used for ``optim_context`` and ``backward``.
 
         Returns:
             dict[str, Tensor]: Log variables, ``src.``-prefixed.
         """
+        if source is None:
+            raise KeyError(f'{type(self).__name__} trains on labelled source images, but the '
+                           'batch has no "source" (a TargetOnlyDataset is for source-free '
+                           'methods such as type="CrossMatch").')
         with optim_wrapper.optim_context(self):
             losses = self.source_loss(source['inputs'], source['data_samples'])
         return self.backward(losses, optim_wrapper, 'src')

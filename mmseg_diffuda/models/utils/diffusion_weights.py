@@ -42,6 +42,14 @@ SD_COMPONENTS = tuple(SD_LAYOUT)
 IGNORED_DOWNLOADS = ['*.fp16.*', '*.ckpt', '*.msgpack', '*.onnx', '*.h5']
 
 
+#: Hub ids of the Stable Diffusion versions the configs use, by their local folder name.
+KNOWN_HUB_IDS = {
+    'stable-diffusion-v1-4': 'CompVis/stable-diffusion-v1-4',  # MADM
+    'stable-diffusion-v1-5': 'stable-diffusion-v1-5/stable-diffusion-v1-5',  # ICCLD
+    'stable-diffusion-2-1': 'stabilityai/stable-diffusion-2-1',  # DIFF
+}
+
+
 class DiffusionWeightsNotFoundError(FileNotFoundError):
     """Stable Diffusion weights are missing or incomplete (message says what and how to fix)."""
 
@@ -73,18 +81,24 @@ def missing_weights_message(pretrained: str, problem: str,
         components (Sequence[str]): Subfolders the caller needs.
 
     Returns:
-        str: Message naming the folder, the expected layout and how to get SD v1-4.
+        str: Message naming the folder, the expected layout and how to get the weights (the
+        hub model the folder is named after, SD v1-4 otherwise).
     """
     layout = ', '.join(f'{name}/' for name in components)
     includes = ' '.join(f'--include "{name}/*"' for name in components)
-    target = pretrained if osp.isdir(pretrained) or not _looks_like_hub_id(pretrained) \
-        else 'pretrained/stable-diffusion-v1-4'
+    name = osp.basename(osp.normpath(pretrained))
+    is_hub_id = _looks_like_hub_id(pretrained) and not osp.isdir(pretrained)
+    if name in KNOWN_HUB_IDS:
+        hub_id = KNOWN_HUB_IDS[name]
+    else:
+        hub_id = pretrained if is_hub_id else KNOWN_HUB_IDS['stable-diffusion-v1-4']
+    target = f'pretrained/{name}' if pretrained == hub_id else pretrained
     return (f'Stable Diffusion weights not usable: {problem}. pretrained={pretrained!r} (a '
             f'folder resolves from {os.getcwd()}) must be a diffusers folder, or the id of a '
             'hub model in the local Hugging Face cache, holding the subfolders '
             f'{layout} as written by save_pretrained or the hub (weights as safetensors/bin, '
             'config.json, tokenizer vocab.json + merges.txt, scheduler_config.json). Get '
-            f'Stable Diffusion v1-4 with: hf download CompVis/stable-diffusion-v1-4 {includes} '
+            f'the weights with: hf download {hub_id} {includes} '
             f'--local-dir {target}  (huggingface_hub < 1.0: huggingface-cli download ...; log in '
             'with `hf auth login` first if the hub asks for the licence), then set pretrained to '
             'that folder; or pass local_files_only=False to download into the cache; or build '

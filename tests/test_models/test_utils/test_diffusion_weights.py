@@ -77,6 +77,22 @@ def test_missing_folder_names_the_layout_and_the_download(tmp_path, monkeypatch)
         build_sd_components(str(tmp_path / 'no' / 'such' / 'folder'))
 
 
+@pytest.mark.parametrize('pretrained, command', [
+    ('pretrained/stable-diffusion-2-1',
+     'hf download stabilityai/stable-diffusion-2-1'),
+    ('CompVis/stable-diffusion-v1-4',
+     'hf download CompVis/stable-diffusion-v1-4'),
+    ('my-org/my-sd', 'hf download my-org/my-sd'),
+])
+def test_download_command_names_the_model_of_the_folder(pretrained, command):
+    from mmseg_diffuda.models.utils.diffusion_weights import missing_weights_message
+    message = missing_weights_message(pretrained, 'missing')
+    assert command in message
+    local_dir = pretrained if pretrained.startswith('pretrained/') else \
+        f'pretrained/{pretrained.split("/")[-1]}'
+    assert f'--local-dir {local_dir}' in message
+
+
 def test_incomplete_folders_name_the_missing_part(sd_folder, tmp_path):
     root = copy_of(sd_folder, tmp_path)
     shutil.rmtree(root / 'vae')

@@ -1,0 +1,92 @@
+# Tiny DIFF for the toy data and tests: the structure of diff_sd21.py (SD 2.x-like UNet with 4
+# up-blocks, linear-projection cross-attention, 8x VAE, CLIP text encoder, DDIM inversion taps,
+# GN-bottleneck aggregation per stride, top-down fusion, DAFormer head) at a few hundred
+# thousand parameters with random weights, so every code path of the full model runs on CPU.
+# The inversion uses DIFF's official 5-step alternative (all 5 evaluations kept) to stay fast;
+# configs/diff/*-5step* use the same schedule at full size.
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[127.5, 127.5, 127.5],  # [-1, 1] inputs, as diff_sd21.py
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    size=(64, 128),  # toy training crop of the 96x192 toy images (multiple of 64)
+    # Test images are padded to a multiple of 64 (8x VAE x 3 UNet downsamplings); the padding
+    # is cropped from the prediction.
+    test_cfg=dict(size_divisor=64),
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='DiffEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    conditional_pass=True,  # DIFF's GT-conditioned (path-controlled) second pass + MSE
+    consistency_weight=1.0,
+    backbone=dict(
+        type='DiffusionFeatureBackbone',
+        pretrained=None,  # random weights from the configs below
+        unet_config=dict(
+            sample_size=8,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=1,  # 2 ResNets per up-block (SD: 3)
+            block_out_channels=[8, 16, 16, 16],
+            down_block_types=[
+                'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D',
+                'DownBlock2D'
+            ],
+            up_block_types=[
+                'UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'
+            ],
+            cross_attention_dim=16,
+            attention_head_dim=[2, 4, 4, 4],  # SD 2.x: per-block head widths
+            use_linear_projection=True,  # SD 2.x
+            norm_num_groups=4),
+        vae_config=dict(
+            sample_size=64,
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            layers_per_block=1,
+            block_out_channels=[8, 8, 16, 16],  # 8x downsampling, as SD
+            down_block_types=['DownEncoderBlock2D'] * 4,
+            up_block_types=['UpDecoderBlock2D'] * 4,
+            norm_num_groups=4,
+            scaling_factor=0.18215),
+        text_encoder_config=dict(
+            vocab_size=64,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,  # CLIP's sequence length
+            hidden_act='gelu',
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1),
+        scheduler_config=dict(  # SD 2.x training schedule (only the betas are used)
+            num_train_timesteps=1000,
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule='scaled_linear'),
+        scheduler_timesteps=(80, 60, 40, 20, 1),  # DIFF's 5-step alternative ...
+        save_indices=(4, 3, 2, 1, 0),  # ... keeping every evaluation
+        # Per kept step: 2 ResNets + 2 attentions = 32 ch at s8, 64 at s16 and s32 (x 5 steps).
+        projection_dims=(16, 32, 32),
+        projection_norm_groups=4,
+        fusion_channels=16,
+        fusion_norm_groups=4),
+    decode_head=dict(
+        type='DAFormerHead',
+        in_channels=[16, 16, 32, 32],
+        in_index=[0, 1, 2, 3],
+        channels=16,
+        embed_dims=16,
+        fusion_cfg=dict(type='ASPPFusion', dilations=(1, 6, 12, 18), sep=True, pool=False),
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=False)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
