@@ -21,7 +21,7 @@ MADM (Xia et al., NeurIPS 2024) loads Stable Diffusion v1-4 this way (official
 """
 import os
 import os.path as osp
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # diffusers/transformers are imported when a loader runs (import time)
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -223,6 +223,30 @@ def _require_config(component: str, config: Optional[dict]) -> dict:
     return dict(config)
 
 
+def _load_model(component: str, cls, build_random: Callable[[dict], Any],
+                pretrained: Optional[str], config: Optional[dict], local_files_only: bool):
+    """Load ``component`` of ``pretrained`` (config checked) or build it randomly from ``config``.
+
+    Args:
+        component (str): Subfolder of the SD folder (``'unet'``, ``'vae'``, ...).
+        cls: The model class (``from_pretrained``).
+        build_random (Callable): Builds the random model from the config dict.
+        pretrained (str, optional): Diffusers folder or hub id; None builds random weights.
+        config (dict, optional): Architecture config (required without ``pretrained``).
+        local_files_only (bool): No download for hub ids.
+
+    Returns:
+        The model.
+    """
+    if pretrained is None:
+        return build_random(_require_config(component, config))
+    root = resolve_pretrained(pretrained, (component, ), local_files_only)
+    model = _from_pretrained(cls, root, component, pretrained)
+    check_config(component, model.config.to_dict() if hasattr(model.config, 'to_dict')
+                 else dict(model.config), config)
+    return model
+
+
 def load_unet(pretrained: Optional[str] = None, config: Optional[dict] = None,
               local_files_only: bool = True) -> 'UNet2DConditionModel':
     """The denoising UNet, loaded (``pretrained``) or random from ``config``.
@@ -237,12 +261,8 @@ def load_unet(pretrained: Optional[str] = None, config: Optional[dict] = None,
         UNet2DConditionModel: The UNet (float32).
     """
     from diffusers import UNet2DConditionModel
-    if pretrained is None:
-        return UNet2DConditionModel.from_config(_require_config('unet', config))
-    root = resolve_pretrained(pretrained, ('unet', ), local_files_only)
-    unet = _from_pretrained(UNet2DConditionModel, root, 'unet', pretrained)
-    check_config('unet', dict(unet.config), config)
-    return unet
+    return _load_model('unet', UNet2DConditionModel, UNet2DConditionModel.from_config,
+                       pretrained, config, local_files_only)
 
 
 def load_vae(pretrained: Optional[str] = None, config: Optional[dict] = None,
@@ -259,12 +279,8 @@ def load_vae(pretrained: Optional[str] = None, config: Optional[dict] = None,
         AutoencoderKL: The VAE (float32).
     """
     from diffusers import AutoencoderKL
-    if pretrained is None:
-        return AutoencoderKL.from_config(_require_config('vae', config))
-    root = resolve_pretrained(pretrained, ('vae', ), local_files_only)
-    vae = _from_pretrained(AutoencoderKL, root, 'vae', pretrained)
-    check_config('vae', dict(vae.config), config)
-    return vae
+    return _load_model('vae', AutoencoderKL, AutoencoderKL.from_config, pretrained, config,
+                       local_files_only)
 
 
 def load_text_encoder(pretrained: Optional[str] = None, config: Optional[dict] = None,
@@ -281,12 +297,9 @@ def load_text_encoder(pretrained: Optional[str] = None, config: Optional[dict] =
         CLIPTextModel: The text encoder (float32).
     """
     from transformers import CLIPTextConfig, CLIPTextModel
-    if pretrained is None:
-        return CLIPTextModel(CLIPTextConfig(**_require_config('text_encoder', config)))
-    root = resolve_pretrained(pretrained, ('text_encoder', ), local_files_only)
-    text_encoder = _from_pretrained(CLIPTextModel, root, 'text_encoder', pretrained)
-    check_config('text_encoder', text_encoder.config.to_dict(), config)
-    return text_encoder
+    return _load_model('text_encoder', CLIPTextModel,
+                       lambda cfg: CLIPTextModel(CLIPTextConfig(**cfg)), pretrained, config,
+                       local_files_only)
 
 
 def load_tokenizer(pretrained: Optional[str] = None,
