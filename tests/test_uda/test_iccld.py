@@ -243,6 +243,10 @@ def test_toy_ablations_share_the_rest_of_the_recipe():
     full = Config.fromfile(TOY)
     no_ic = Config.fromfile(REPO / 'configs/toy/iccld-no-intercoder_sd-tiny_toy.py')
     no_adv = Config.fromfile(REPO / 'configs/toy/iccld-no-adversarial_sd-tiny_toy.py')
+    probe = Config.fromfile(REPO / 'configs/toy/iccld-probe_sd-tiny_toy.py')
+    assert probe.model.adversarial_weight == 0 < full.model.adversarial_weight
+    probe.model.adversarial_weight = full.model.adversarial_weight
+    assert probe.model == full.model and probe.optim_wrapper == full.optim_wrapper
     assert no_ic.model.segmentor.backbone.inter_coder is None
     assert no_ic.model.discriminator == full.model.discriminator
     assert no_adv.model.discriminator is None
@@ -250,7 +254,7 @@ def test_toy_ablations_share_the_rest_of_the_recipe():
     assert no_adv.optim_wrapper == full.optim_wrapper.student
     assert no_adv.param_scheduler == full.param_scheduler.student
     assert full.train_cfg.max_iters == no_ic.train_cfg.max_iters == no_adv.train_cfg.max_iters
-    for cfg in (no_ic, no_adv):
+    for cfg in (no_ic, no_adv, probe):
         model = MODELS.build(cfg.model)
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
         assert isinstance(optim, OptimWrapperDict) == (model.discriminator is not None)

@@ -4,6 +4,7 @@
 # thousand parameters with random weights, so every code path of the full model runs on CPU.
 # The inversion uses DIFF's official 5-step alternative (all 5 evaluations kept) to stay fast;
 # configs/diff/*-5step* use the same schedule at full size.
+_base_ = ['./sd_tiny_parts.py']  # tiny VAE, text encoder and SD schedule
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -41,33 +42,9 @@ model = dict(
             attention_head_dim=[2, 4, 4, 4],  # SD 2.x: per-block head widths
             use_linear_projection=True,  # SD 2.x
             norm_num_groups=4),
-        vae_config=dict(
-            sample_size=64,
-            in_channels=3,
-            out_channels=3,
-            latent_channels=4,
-            layers_per_block=1,
-            block_out_channels=[8, 8, 16, 16],  # 8x downsampling, as SD
-            down_block_types=['DownEncoderBlock2D'] * 4,
-            up_block_types=['UpDecoderBlock2D'] * 4,
-            norm_num_groups=4,
-            scaling_factor=0.18215),
-        text_encoder_config=dict(
-            vocab_size=64,
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            max_position_embeddings=77,  # CLIP's sequence length
-            hidden_act='gelu',
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1),
-        scheduler_config=dict(  # SD 2.x training schedule (only the betas are used)
-            num_train_timesteps=1000,
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule='scaled_linear'),
+        vae_config=_base_.tiny_vae_config,
+        text_encoder_config=dict(_base_.tiny_text_encoder_config, hidden_act='gelu'),  # SD 2.x
+        scheduler_config=_base_.sd_scheduler_config,  # only the betas are used
         scheduler_timesteps=(80, 60, 40, 20, 1),  # DIFF's 5-step alternative ...
         save_indices=(4, 3, 2, 1, 0),  # ... keeping every evaluation
         # Per kept step: 2 ResNets + 2 attentions = 32 ch at s8, 64 at s16 and s32 (x 5 steps).

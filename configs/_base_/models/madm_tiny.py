@@ -3,6 +3,7 @@
 # bottleneck projections, DAFormer head) at a few hundred thousand parameters, random weights,
 # so every code path of the full model runs on CPU. Toy crops (64x128) are multiples of the size
 # divisor 64 (8x VAE times 3 UNet downsamplings).
+_base_ = ['./sd_tiny_parts.py']  # tiny VAE, text encoder and SD v1 schedule
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -34,36 +35,9 @@ model = dict(
             cross_attention_dim=16,
             attention_head_dim=2,  # diffusers reads it as the number of heads for SD v1
             norm_num_groups=4),
-        vae_config=dict(
-            sample_size=64,
-            in_channels=3,
-            out_channels=3,
-            latent_channels=4,
-            layers_per_block=1,
-            block_out_channels=[8, 8, 16, 16],  # 8x downsampling, as SD
-            down_block_types=['DownEncoderBlock2D'] * 4,
-            up_block_types=['UpDecoderBlock2D'] * 4,
-            norm_num_groups=4,
-            # SD's 0.18215 is 1 / std of its VAE's latents, so that the UNet sees unit-variance
-            # latents and the DDPM noise levels mean what they mean for SD; the std of this
-            # random VAE's latents on toy RGB and depth images is 0.31, hence 1 / 0.31.
-            scaling_factor=3.2),
-        text_encoder_config=dict(
-            vocab_size=64,
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            max_position_embeddings=77,  # CLIP's sequence length
-            hidden_act='quick_gelu',
-            bos_token_id=0,  # ids of E(""): [bos, eos, eos, ...] (no tokenizer for random
-            eos_token_id=1,  # text encoders)
-            pad_token_id=1),
-        scheduler_config=dict(
-            num_train_timesteps=1000,  # SD v1's schedule, so timesteps mean the same as there
-            beta_start=0.00085,
-            beta_end=0.012,
-            beta_schedule='scaled_linear'),
+        vae_config=_base_.tiny_vae_config,
+        text_encoder_config=_base_.tiny_text_encoder_config,
+        scheduler_config=_base_.sd_scheduler_config,
         input_size=None,  # keep the toy crop size
         noise_size=(64, 64),  # as the full model (resized to the 8x16 toy latent)
         noise_seed=42,

@@ -6,16 +6,16 @@ Domain Adaptation", Pattern Recognition 2024), official ``mmseg/models/uda/dacs_
 frozen, encodes ``"a photo of a {name}."`` for every class, with four Cityscapes classes renamed.
 The official code re-encodes the prompts under ``no_grad`` every iteration; the frozen tower is
 deterministic, so encoding once gives the same features (and frees the tower's memory).
+
+``open_clip`` is imported when a text tower is first built, not with the package: only LC-MSM
+configs need it, and importing it (with its model registry) slows every ``tools/*.py`` start.
 """
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
-import open_clip
 import torch
 from mmseg.datasets import CityscapesDataset
 from mmseg.registry import MODELS
-from open_clip.factory import load_state_dict
-from open_clip.model import CLIPTextCfg, _build_text_tower
 from torch import Tensor, nn
 
 #: LC-MSM's class renames (official ``DACSTigDA.__init__``).
@@ -67,8 +67,10 @@ def text_tower_config(model_name: str, text_cfg: Optional[dict] = None,
             Defaults to None.
 
     Returns:
-        dict: ``dict(embed_dim=int, text_cfg=CLIPTextCfg)``.
+        dict: ``dict(embed_dim=int, text_cfg=open_clip.model.CLIPTextCfg)``.
     """
+    import open_clip
+    from open_clip.model import CLIPTextCfg
     model_cfg = open_clip.get_model_config(model_name)
     if model_cfg is None:
         raise KeyError(f'OpenCLIP has no architecture {model_name!r}; choose one of '
@@ -104,6 +106,7 @@ def build_text_tower(model_name: str,
     Returns:
         nn.Module: The text tower; ``tower(tokens)`` gives (N, embed_dim) features.
     """
+    from open_clip.model import _build_text_tower
     cfg = text_tower_config(model_name, text_cfg, embed_dim)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -126,6 +129,7 @@ def load_text_tower_weights(tower: nn.Module, model_name: str, pretrained: str) 
             download failed (offline), naming the file/tag and the fix.
         RuntimeError: The checkpoint does not fit the tower's architecture.
     """
+    from open_clip.factory import load_state_dict
     path = resolve_openclip_checkpoint(model_name, pretrained)
     state = text_tower_state_dict(load_state_dict(path))
     try:
@@ -148,6 +152,7 @@ def resolve_openclip_checkpoint(model_name: str, pretrained: str) -> str:
     """
     if osp.isfile(pretrained):
         return pretrained
+    import open_clip
     tags = open_clip.list_pretrained_tags_by_model(model_name)
     if pretrained not in tags:
         raise OpenCLIPWeightsNotFoundError(
@@ -250,6 +255,7 @@ class OpenCLIPClassEmbeddings(nn.Module):
         self.class_names = tuple(class_names)
         self.prompts = class_prompts(self.class_names, template, renames)
         tower = build_text_tower(model_name, text_cfg, embed_dim, pretrained, seed)
+        import open_clip
         tokenizer = open_clip.get_tokenizer(
             model_name, context_length=text_tower_config(model_name, text_cfg)['text_cfg']
             .context_length)

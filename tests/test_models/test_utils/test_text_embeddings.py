@@ -1,9 +1,11 @@
 """OpenCLIP class-name embeddings: prompts, caching, seeded random towers, weight loading."""
+import subprocess
+import sys
+
 import open_clip
 import pytest
 import torch
 
-from mmseg_diffuda.models.utils import text_embeddings
 from mmseg_diffuda.models.utils.text_embeddings import (OpenCLIPClassEmbeddings,
                                                         OpenCLIPWeightsNotFoundError,
                                                         build_text_tower, class_prompts,
@@ -82,7 +84,7 @@ def test_failed_download_names_the_tag_and_the_fix(monkeypatch):
     def offline(cfg, **kwargs):
         raise OSError('no network')
 
-    monkeypatch.setattr(text_embeddings.open_clip, 'download_pretrained', offline)
+    monkeypatch.setattr(open_clip, 'download_pretrained', offline)
     with pytest.raises(OpenCLIPWeightsNotFoundError) as error:
         OpenCLIPClassEmbeddings(NAMES, pretrained='laion2b_s32b_b79k', **TINY)
     message = str(error.value)
@@ -104,3 +106,11 @@ def test_vit_h_14_text_tower_builds_with_random_weights():
     assert sum(p.numel() for p in tower.parameters()) == 354_032_640
     assert tower.width == 1024 and tower.output_dim == 1024
     assert len(tower.transformer.resblocks) == 24
+
+
+def test_package_import_does_not_load_open_clip():
+    """open_clip is loaded by the first text tower, not by ``import mmseg_diffuda``."""
+    code = 'import sys, mmseg_diffuda; print("open_clip" in sys.modules)'
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == 'False'
