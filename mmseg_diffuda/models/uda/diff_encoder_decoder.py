@@ -110,18 +110,9 @@ class DiffEncoderDecoder(UDAEncoderDecoder):
             self.decode_head, logits_cond, data_samples, seg_weight), 'decode_cond'))
         losses['loss_consistency'] = self.consistency_weight * F.mse_loss(
             logits_cond, logits_plain)
-        if self.with_auxiliary_head:
-            losses.update(self._auxiliary_losses(feats_plain, data_samples, seg_weight))
+        losses.update(self.auxiliary_head_losses(feats_plain, data_samples, seg_weight))
         return (losses, feats_plain) if return_feats else losses
 
     def _neck(self, feats: List[Tensor]) -> List[Tensor]:
         """Apply the neck, if any."""
         return self.neck(feats) if self.with_neck else feats
-
-    def _auxiliary_losses(self, feats: List[Tensor], data_samples: SampleList,
-                          seg_weight: Optional[Tensor]) -> dict:
-        """Auxiliary head losses of the plain pass (pixel-weighted when ``seg_weight``)."""
-        if seg_weight is None:
-            return self._auxiliary_head_forward_train(feats, data_samples)
-        losses = self.weighted_head_losses(feats, data_samples, seg_weight)
-        return {key: value for key, value in losses.items() if not key.startswith('decode.')}

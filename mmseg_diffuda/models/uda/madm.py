@@ -99,13 +99,7 @@ class LatentEncoderDecoder(UDAEncoderDecoder):
             tuple[dict, dict]: Losses (as :meth:`UDAEncoderDecoder.loss`) and extras.
         """
         feats, extras = self.extract_feat_with_extras(inputs)
-        if seg_weight is None:
-            losses = self._decode_head_forward_train(feats, data_samples)
-            if self.with_auxiliary_head:
-                losses.update(self._auxiliary_head_forward_train(feats, data_samples))
-        else:
-            losses = self.weighted_head_losses(feats, data_samples, seg_weight)
-        return losses, extras
+        return self.head_losses(feats, data_samples, seg_weight), extras
 
     def extract_feat_with_extras(self, inputs: Tensor,
                                  timesteps: Timesteps = None) -> Tuple[List[Tensor], Extras]:

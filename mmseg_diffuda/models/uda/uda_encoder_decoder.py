@@ -25,7 +25,7 @@ class UDAEncoderDecoder(EncoderDecoder):
     .. code:: text
 
         forward(mode='loss', seg_weight, return_feats)
-          └─ loss(): extract_feat() -> decode head (+ auxiliary heads) losses
+          └─ loss(): extract_feat() -> head_losses(): decode head + auxiliary_head_losses()
                      seg_weight None: the heads' own ``loss`` (same as EncoderDecoder)
                      seg_weight given: pixel_weighted_head_loss (DAFormer's weighted CE)
                      return_feats: also return the extract_feat() features (for DAFormer's
@@ -84,36 +84,55 @@ class UDAEncoderDecoder(EncoderDecoder):
             (and the features).
         """
         feats = self.extract_feat(inputs)
-        if seg_weight is None:
-            losses = self._decode_head_forward_train(feats, data_samples)
-            if self.with_auxiliary_head:
-                losses.update(self._auxiliary_head_forward_train(feats, data_samples))
-        else:
-            losses = self.weighted_head_losses(feats, data_samples, seg_weight)
+        losses = self.head_losses(feats, data_samples, seg_weight)
         return (losses, feats) if return_feats else losses
 
-    def weighted_head_losses(self, feats: List[Tensor], data_samples: SampleList,
-                             seg_weight: Tensor) -> dict:
-        """Pixel-weighted losses of the decode head and every auxiliary head.
+    def head_losses(self, feats: List[Tensor], data_samples: SampleList,
+                    seg_weight: Optional[Tensor] = None) -> dict:
+        """Losses of the decode head and every auxiliary head, optionally pixel-weighted.
 
         Args:
             feats (list[Tensor]): Output of :meth:`extract_feat`.
             data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-            seg_weight (Tensor): Pixel weights (B, H, W).
+            seg_weight (Tensor, optional): Pixel weights (B, H, W). Defaults to None
+                (unweighted, as :meth:`EncoderDecoder.loss`).
 
         Returns:
             dict[str, Tensor]: Losses prefixed ``decode.``, ``aux.`` or ``aux_<i>.`` like
             :class:`EncoderDecoder`.
         """
-        losses = add_prefix(
-            pixel_weighted_head_loss(self.decode_head, self.decode_head(feats), data_samples,
-                                     seg_weight), 'decode')
-        if self.with_auxiliary_head:
-            heads = self.auxiliary_head
-            named = ([(f'aux_{i}', h) for i, h in enumerate(heads)]
-                     if isinstance(heads, nn.ModuleList) else [('aux', heads)])
-            for prefix, head in named:
-                losses.update(add_prefix(
-                    pixel_weighted_head_loss(head, head(feats), data_samples, seg_weight),
-                    prefix))
+        if seg_weight is None:
+            losses = self._decode_head_forward_train(feats, data_samples)
+        else:
+            losses = add_prefix(
+                pixel_weighted_head_loss(self.decode_head, self.decode_head(feats),
+                                         data_samples, seg_weight), 'decode')
+        losses.update(self.auxiliary_head_losses(feats, data_samples, seg_weight))
         return losses
+
+    def auxiliary_head_losses(self, feats: List[Tensor], data_samples: SampleList,
+                              seg_weight: Optional[Tensor] = None) -> dict:
+        """Losses of every auxiliary head (none without one), optionally pixel-weighted.
+
+        Args:
+            feats (list[Tensor]): Output of :meth:`extract_feat`.
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
+            seg_weight (Tensor, optional): Pixel weights (B, H, W). Defaults to None.
+
+        Returns:
+            dict[str, Tensor]: Losses prefixed ``aux.`` or ``aux_<i>.`` like
+            :class:`EncoderDecoder`.
+        """
+        if not self.with_auxiliary_head:
+            return {}
+        if seg_weight is None:
+            return self._auxiliary_head_forward_train(feats, data_samples)
+        heads = self.auxiliary_head
+        named = ([(f'aux_{i}', h) for i, h in enumerate(heads)]
+                 if isinstance(heads, nn.ModuleList) else [('aux', heads)])
+        losses = {}
+        for prefix, head in named:
+            losses.update(add_prefix(
+                pixel_weighted_head_loss(head, head(feats), data_samples, seg_weight), prefix))
+        return losses
+
