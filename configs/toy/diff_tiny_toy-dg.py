@@ -1,4 +1,4 @@
-# DIFF on the toy data, domain generalisation: the tiny random-weight SD (configs/_base_/models/
+# DIFF on the toy data, domain generalisation: the tiny SD 2.x-layout stack pretrained on the toy corpus (configs/_base_/models/
 # diff_tiny.py: 5-step DDIM inversion, aggregation + fusion, conditional pass + MSE) trained on
 # the toy GTA5 tree only, with DIFF's colour augmentation and RCS, source-only trainer and grad
 # clip 5 as configs/diff/diff_sd21_daformer_gta2cs-dg-512x512.py; validated on toy Cityscapes

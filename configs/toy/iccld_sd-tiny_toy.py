@@ -1,12 +1,12 @@
 # ICCLD (our interpretation of Yu et al., CVPR 2025 Workshops; docs/methods/iccld.md) on the toy
 # GTA5 -> Cityscapes data: the recipe of configs/iccld/iccld_sd15_gta2cs-512x512.py (inter-coder
 # latent-diffusion student, DACS, three-domain timestep-conditioned discriminator with its own
-# optimiser) on the tiny random SD, with the toy schedule of the DAFormer toy configs
+# optimiser) on the tiny pretrained toy SD v1 stack, with the toy schedule of the DAFormer toy configs
 # (1000 iterations, comparable with daformer_mitb0-tiny_toy.py).
 # Ablations: iccld-no-intercoder_sd-tiny_toy.py, iccld-no-adversarial_sd-tiny_toy.py.
 _base_ = [
     '../_base_/default_runtime.py',
-    '../_base_/models/iccld_tiny.py',  # tiny SD UNet/VAE/CLIP + inter-coder, random weights
+    '../_base_/models/iccld_tiny.py',  # tiny SD UNet/VAE/CLIP + inter-coder, toy SD v1 weights
     '../_base_/datasets/toy_gta5_to_cityscapes.py',  # UDADataset with RCS on the toy trees
     '../_base_/uda/iccld.py',
 ]
@@ -28,13 +28,14 @@ model.update(
     # The tiny UNet's deepest tap has 16 channels (block_out_channels[2]).
     discriminator=dict(_base_.uda.discriminator, in_channels=16, channels=(32, 32),
                        timestep_dim=16),
-    # 10x ADVENT's 0.001: the toy run is 40x shorter than the benchmark, and the random tiny
-    # features need a visible adversarial signal within it.
+    # 10x ADVENT's 0.001: the toy run is 40x shorter than the benchmark, and the tiny features
+    # need a visible adversarial signal within it.
     adversarial_weight=0.01)
 model_wrapper_cfg = dict(find_unused_parameters=True)
 
 # CPU: fp32 wrappers (AMP needs a GPU); learning rates far above the benchmark's because the
-# tiny model starts from random weights. 2e-3 as madm_tiny_toy-rgb2depth.py (same tiny SD UNet):
+# tiny model is five orders of magnitude smaller than SD. 2e-3 as madm_tiny_toy-rgb2depth.py
+# (same tiny SD UNet; measured when it started from random weights):
 # there 6e-4 left the source loss at 1.7 after 150 iterations where 2e-3 reached 1.3.
 optim_wrapper = dict(
     student=dict(

@@ -1,4 +1,4 @@
-# Source-only baseline on the toy data: a tiny random-init SegFormer trained on toy GTA5 and
+# Source-only baseline on the toy data: a tiny SegFormer (toy-pretrained MiT) trained on toy GTA5 and
 # evaluated on toy Cityscapes val, through the same tools as the real benchmarks. About 1000
 # iterations, a few minutes on 2 CPU cores (make demo).
 _base_ = [

@@ -4,7 +4,7 @@
 # iterations. Data: tools/make_toy_data.py --out data/toy + the gta5/cityscapes converters.
 _base_ = [
     '../_base_/default_runtime.py',
-    '../_base_/models/daformer_mitb0-tiny.py',  # tiny DAFormer, random init
+    '../_base_/models/daformer_mitb0-tiny.py',  # tiny DAFormer, toy-pretrained MiT
     '../_base_/datasets/toy_source.py',  # toy GTA5 train, toy Cityscapes val
     '../_base_/schedules/toy_adamw_poly_1k.py',  # DAFormer's optimiser, scaled to the toy
     '../_base_/uda/source_only.py',

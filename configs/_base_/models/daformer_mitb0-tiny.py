@@ -1,5 +1,8 @@
 # Tiny DAFormer for the toy data and tests: DAFormer head on a MiT-B0-like encoder at half
-# width with one block per stage, random init (no pretrained weights exist for it).
+# width with one block per stage. The encoder starts from the toy ImageNet analogue (a tiny MiT
+# pretrained by image-level classification of the label-free toy corpus:
+# tools/pretrain_toy_models.py --models mit), loaded through init_cfg as the full-size configs
+# load ImageNet MiT-B5.
 # Same structure as daformer_sepaspp_mitb5.py, so every code path of the full model runs on CPU.
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
@@ -28,7 +31,7 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.1,
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint='data/toy_models/mit-tiny/mit-tiny.pth')),
     decode_head=dict(
         type='DAFormerHead',
         in_channels=[16, 32, 80, 128],

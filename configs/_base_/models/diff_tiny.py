@@ -1,7 +1,8 @@
 # Tiny DIFF for the toy data and tests: the structure of diff_sd21.py (SD 2.x-like UNet with 4
 # up-blocks, linear-projection cross-attention, 8x VAE, CLIP text encoder, DDIM inversion taps,
 # GN-bottleneck aggregation per stride, top-down fusion, DAFormer head) at a few hundred
-# thousand parameters with random weights, so every code path of the full model runs on CPU.
+# thousand parameters, from the toy SD 2.x-layout stack pretrained on the toy corpus
+# (tools/pretrain_toy_models.py --models sd2), so every code path of the full model runs on CPU.
 # The inversion uses DIFF's official 5-step alternative (all 5 evaluations kept) to stay fast;
 # configs/diff/*-5step* use the same schedule at full size.
 _base_ = ['./sd_tiny_parts.py']  # tiny VAE, text encoder and SD schedule
@@ -24,7 +25,7 @@ model = dict(
     consistency_weight=1.0,
     backbone=dict(
         type='DiffusionFeatureBackbone',
-        pretrained=None,  # random weights from the configs below
+        pretrained=_base_.toy_sd_v2,  # the toy SD 2.x-layout stack (diffusers folder)
         unet_config=dict(
             sample_size=8,
             in_channels=4,
@@ -42,7 +43,7 @@ model = dict(
             attention_head_dim=[2, 4, 4, 4],  # SD 2.x: per-block head widths
             use_linear_projection=True,  # SD 2.x
             norm_num_groups=4),
-        vae_config=_base_.tiny_vae_config,
+        vae_config=_base_.tiny_vae_arch,  # its scaling factor comes with the weights
         text_encoder_config=dict(_base_.tiny_text_encoder_config, hidden_act='gelu'),  # SD 2.x
         scheduler_config=_base_.sd_scheduler_config,  # only the betas are used
         scheduler_timesteps=(80, 60, 40, 20, 1),  # DIFF's 5-step alternative ...

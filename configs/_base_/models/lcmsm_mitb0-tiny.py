@@ -1,6 +1,6 @@
 # Tiny LC-MSM network for the toy data and tests: daformer_mitb0-tiny.py plus a language head of
-# the same width on a tiny random OpenCLIP text tower (ViT-H-14's tokenizer and text structure,
-# 1 layer of width 32, 64-d output), so every code path of lcmsm_daformer_sepaspp_mitb5.py runs
+# the same width on the text tower of the toy CLIP (open_clip structure and CLIP's BPE tokenizer,
+# 2 layers of width 32, 64-d output), so every code path of lcmsm_daformer_sepaspp_mitb5.py runs
 # on CPU in seconds.
 _base_ = ['./daformer_mitb0-tiny.py']
 model = dict(
@@ -21,10 +21,11 @@ model = dict(
         text_encoder=dict(
             type='OpenCLIPClassEmbeddings',
             class_names=None,  # the 19 Cityscapes classes
-            model_name='ViT-H-14',  # tokenizer and text-tower structure
-            pretrained=None,  # random weights, drawn with a fixed seed
-            text_cfg=dict(width=32, heads=2, layers=1),
-            embed_dim=64,
+            # The toy CLIP (tools/pretrain_toy_models.py --models clip): an open_clip model folder
+            # (open_clip_config.json + weights, the hub layout), trained contrastively on the toy
+            # corpus' image/caption pairs; its text tower has CLIP's tokenizer and structure.
+            model_name='local-dir:data/toy_models/clip-tiny',
+            pretrained='data/toy_models/clip-tiny/open_clip_pytorch_model.bin',
             seed=0),
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=False)))

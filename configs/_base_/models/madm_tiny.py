@@ -1,7 +1,9 @@
 # Tiny MADM for the toy data and tests: the structure of madm_sd14.py (SD-like UNet with 4
 # blocks and cross-attention, 8x VAE, CLIP text encoder, learnable prompt, s0 + 3 UNet taps,
-# bottleneck projections, DAFormer head) at a few hundred thousand parameters, random weights,
-# so every code path of the full model runs on CPU. Toy crops (64x128) are multiples of the size
+# bottleneck projections, DAFormer head) at a few hundred thousand parameters, so every code path
+# of the full model runs on CPU. It starts from the toy SD v1 stack pretrained on the label-free
+# toy corpus (tools/pretrain_toy_models.py --models sd), loaded through pretrained= as the
+# full-size config loads SD v1-4; the configs below are its architecture (checked at load). Toy crops (64x128) are multiples of the size
 # divisor 64 (8x VAE times 3 UNet downsamplings).
 _base_ = ['./sd_tiny_parts.py']  # tiny VAE, text encoder and SD v1 schedule
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -18,7 +20,7 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='StableDiffusionBackbone',
-        pretrained=None,  # random weights from the configs below
+        pretrained=_base_.toy_sd_v1,  # the toy SD v1 stack (diffusers folder)
         unet_config=dict(
             sample_size=8,
             in_channels=4,
@@ -35,7 +37,7 @@ model = dict(
             cross_attention_dim=16,
             attention_head_dim=2,  # diffusers reads it as the number of heads for SD v1
             norm_num_groups=4),
-        vae_config=_base_.tiny_vae_config,
+        vae_config=_base_.tiny_vae_arch,  # its scaling factor comes with the weights
         text_encoder_config=_base_.tiny_text_encoder_config,
         scheduler_config=_base_.sd_scheduler_config,
         input_size=None,  # keep the toy crop size

@@ -1,4 +1,5 @@
-# A tiny SegFormer (MiT + all-MLP head) with random weights for the toy data and tests.
+# A tiny SegFormer (MiT + all-MLP head) for the toy data and tests, its encoder pretrained as
+# the toy ImageNet analogue (tools/pretrain_toy_models.py --models mit).
 # Same modules as mmseg's `segformer_mit-b0.py`, shrunk so that a CPU trains it in minutes.
 norm_cfg = dict(type='BN', requires_grad=True)  # BN, not SyncBN: runs without GPUs/processes
 data_preprocessor = dict(
@@ -28,13 +29,13 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.1,
-        # Random initialisation. Full-size configs load ImageNet MiT weights converted to mmseg's
+        # The toy ImageNet analogue. Full-size configs load ImageNet MiT weights converted to mmseg's
         # key names (mmseg's tools/model_converters/mit2mmseg.py, or the converted files mmseg
         # hosts), e.g. for MiT-B5:
         # init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b5_20220624-658746d9.pth')
         # (https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/
         #  mit_b5_20220624-658746d9.pth), with embed_dims=64, num_layers=[3, 6, 40, 3].
-        init_cfg=None),
+        init_cfg=dict(type='Pretrained', checkpoint='data/toy_models/mit-tiny/mit-tiny.pth')),
     decode_head=dict(
         type='SegformerHead',
         in_channels=[16, 32, 80, 128],

@@ -10,6 +10,7 @@ deterministic, so encoding once gives the same features (and frees the tower's m
 ``open_clip`` is imported when a text tower is first built, not with the package: only LC-MSM
 configs need it, and importing it (with its model registry) slows every ``tools/*.py`` start.
 """
+import json
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -69,18 +70,51 @@ def text_tower_config(model_name: str, text_cfg: Optional[dict] = None,
     Returns:
         dict: ``dict(embed_dim=int, text_cfg=open_clip.model.CLIPTextCfg)``.
     """
-    import open_clip
     from open_clip.model import CLIPTextCfg
-    model_cfg = open_clip.get_model_config(model_name)
-    if model_cfg is None:
-        raise KeyError(f'OpenCLIP has no architecture {model_name!r}; choose one of '
-                       'open_clip.list_models() (LC-MSM uses "ViT-H-14").')
+    model_cfg = openclip_model_config(model_name)
     cfg = CLIPTextCfg(**{**model_cfg['text_cfg'], **(text_cfg or {})})
     if cfg.hf_model_name or cfg.hf_tokenizer_name:
         raise ValueError(f'OpenCLIP {model_name!r} uses a Hugging Face text model or tokenizer, '
                          'which needs the network; choose an architecture with the bundled CLIP '
                          'tokenizer (e.g. "ViT-H-14").')
     return dict(embed_dim=embed_dim or model_cfg['embed_dim'], text_cfg=cfg)
+
+
+def openclip_model_config(model_name: str) -> Dict:
+    """The model config of an OpenCLIP architecture name or a ``local-dir:<folder>`` model.
+
+    ``local-dir:<folder>`` is open_clip's own schema for a model folder in the hub layout
+    (``open_clip_config.json`` with ``model_cfg``, next to ``open_clip_pytorch_model.bin``), the
+    format of the toy CLIP (``tools/pretrain_toy_models.py --models clip``).
+
+    Args:
+        model_name (str): e.g. ``'ViT-H-14'`` or ``'local-dir:data/toy_models/clip-tiny'``.
+
+    Returns:
+        dict: The ``model_cfg`` (``embed_dim``, ``vision_cfg``, ``text_cfg``).
+
+    Raises:
+        FileNotFoundError: A ``local-dir`` folder without ``open_clip_config.json``, naming the
+            command that makes the toy CLIP.
+        KeyError: An unknown architecture name.
+    """
+    import open_clip
+    if model_name.startswith('local-dir:'):
+        path = osp.join(model_name[len('local-dir:'):], 'open_clip_config.json')
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'OpenCLIP model folder {model_name!r}: {osp.abspath(path)} does not exist. A '
+                'local-dir model is a folder with open_clip_config.json and '
+                'open_clip_pytorch_model.bin (the hub layout); the toy CLIP is made by '
+                '`python tools/pretrain_toy_models.py --models clip`.')
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)['model_cfg']
+    model_cfg = open_clip.get_model_config(model_name)
+    if model_cfg is None:
+        raise KeyError(f'OpenCLIP has no architecture {model_name!r}; choose one of '
+                       'open_clip.list_models() (LC-MSM uses "ViT-H-14") or a '
+                       '"local-dir:<folder>" model.')
+    return model_cfg
 
 
 def build_text_tower(model_name: str,
@@ -159,7 +193,8 @@ def resolve_openclip_checkpoint(model_name: str, pretrained: str) -> str:
             f'OpenCLIP weights {pretrained!r} for {model_name!r}: no such file (relative paths '
             f'resolve from {osp.abspath(".")}) and not an OpenCLIP pretrained tag of this '
             f'architecture (tags: {tags}). Set pretrained= to an existing checkpoint file or '
-            'to one of the tags.')
+            'to one of the tags (the toy CLIP: `python tools/pretrain_toy_models.py --models '
+            'clip`).')
     pretrained_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
     hub_id = pretrained_cfg.get('hf_hub', '')
     try:

@@ -13,6 +13,10 @@ from mmengine.config import Config
 CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.ckpt', '.bin', '.safetensors')
 
 
+#: Folder of the toy foundation models (tools/pretrain_toy_models.py) in the configs.
+TOY_MODELS_DIR = 'data/toy_models/'
+
+
 def check_pretrained_exists(cfg: Union[Config, dict]) -> None:
     """Raise if a local pretrained checkpoint named in ``cfg`` does not exist.
 
@@ -29,8 +33,16 @@ def check_pretrained_exists(cfg: Union[Config, dict]) -> None:
     """
     data = cfg.to_dict() if isinstance(cfg, Config) else cfg
     for key, path in _pretrained_paths(data, prefix=''):
-        if '://' in path or osp.isfile(path):
+        if '://' in path or osp.isfile(path) or (TOY_MODELS_DIR in path and osp.isdir(path)):
             continue
+        if TOY_MODELS_DIR in path:
+            raise FileNotFoundError(
+                f'Toy foundation model not found: {key} = {path!r} (relative paths resolve from '
+                f'{osp.abspath(".")}). Make the toy models once per machine with '
+                '`python tools/pretrain_toy_models.py` (about 15 minutes on 2 CPU cores; cached '
+                'in ~/.cache/mmseg-diffuda/toy_models and linked into data/toy_models), run from '
+                'the repository root, or use the config\'s random-init variant '
+                '(configs/toy/random-init/) to train without pretraining on purpose.')
         raise FileNotFoundError(
             f'Pretrained weights not found: {key} = {path!r} (relative paths resolve from '
             f'{osp.abspath(".")}). mmengine would only warn and train from random weights. '
@@ -48,7 +60,7 @@ def _pretrained_paths(node: object, prefix: str) -> Iterator[Tuple[str, str]]:
             yield f'{prefix}checkpoint', node['checkpoint']
         for key, value in node.items():
             if key == 'pretrained' and isinstance(value, str) \
-                    and value.lower().endswith(CHECKPOINT_SUFFIXES):
+                    and (value.lower().endswith(CHECKPOINT_SUFFIXES) or TOY_MODELS_DIR in value):
                 yield f'{prefix}{key}', value
             else:
                 yield from _pretrained_paths(value, f'{prefix}{key}.')

@@ -1,0 +1,4 @@
+# "No pretraining" ablation (issue: toy foundation models): the same config with the tiny MiT
+# from random initialisation instead of the toy ImageNet analogue.
+_base_ = ['../mic_mitb0-tiny_toy.py']
+model = dict(segmentor=dict(backbone=dict(init_cfg=None)))

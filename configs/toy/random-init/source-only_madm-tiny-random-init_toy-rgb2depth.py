@@ -1,0 +1,5 @@
+# "No pretraining" ablation (issue: toy foundation models): the same config with the tiny SD
+# stack built from its config with random weights instead of loading the toy SD stack.
+_base_ = ['../source-only_madm-tiny_toy-rgb2depth.py']
+model = dict(
+    segmentor=dict(backbone=dict(pretrained=None, vae_config=_base_.tiny_vae_config)))
