@@ -34,7 +34,7 @@ DEFAULT_SCHEDULES: Dict[str, Dict] = dict(
     clip=dict(steps=2000, batch_size=64, lr=1e-3, crop=(64, 128), seed=0),
 )
 # SD 2.x shares the VAE of the v1 stack (as SD 2.x kept the SD VAE) and trains its own UNet and
-# text encoder with the v1 schedule.
+# text encoder with the v1 schedule, shortened to balance the two parallel chains.
 DEFAULT_SCHEDULES['sd2'] = dict(DEFAULT_SCHEDULES['sd'], unet_steps=2000)
 
 #: Tiny open_clip architecture (ViT image tower on the 64x128 crops, CLIP text transformer with the
