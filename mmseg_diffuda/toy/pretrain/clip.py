@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from .corpus import Corpus
-from .training import adamw_cosine, crop_batch, progress_steps, set_postfix
+from .training import (adamw_cosine, crop_batch, optimizer_step, progress_steps,
+                       set_postfix)
 
 #: File names of an open_clip model folder (as on the hub).
 CONFIG_FILE = 'open_clip_config.json'
@@ -102,10 +103,7 @@ def pretrain_clip(corpus: Corpus, model_cfg: Dict, steps: int, batch_size: int, 
             images, idx = crop_batch(corpus.images, rng, batch_size, crop)
             out = model(normalise_clip(images), tokens[idx])
             loss = loss_fn(out['image_features'], out['text_features'], out['logit_scale'])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(loss, optimizer, scheduler)
             with torch.no_grad():  # CLIP clamps the temperature at 100
                 model.logit_scale.clamp_(0, np.log(100))
             if step % 10 == 0:

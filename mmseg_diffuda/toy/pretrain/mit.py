@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .corpus import CORPUS_STYLES, TAG_CLASSES, Corpus
-from .training import adamw_cosine, crop_batch, progress_steps, set_postfix
+from .training import (adamw_cosine, crop_batch, optimizer_step, progress_steps,
+                       set_postfix)
 
 #: ImageNet statistics (RGB), as the toy configs' data preprocessors normalise MiT inputs.
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -102,10 +103,7 @@ def pretrain_mit(corpus: Corpus, backbone_cfg: Dict, steps: int, batch_size: int
             loss_tags = F.binary_cross_entropy_with_logits(tag_logits, tags[idx])
             loss_style = F.cross_entropy(style_logits, styles[idx])
             loss = loss_tags + loss_style
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(loss, optimizer, scheduler)
             if step % 10 == 0:
                 set_postfix(bar, tags=loss_tags.item(), style=loss_style.item())
     return model.backbone.eval()

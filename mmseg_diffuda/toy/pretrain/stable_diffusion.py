@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .corpus import Corpus
-from .training import adamw_cosine, crop_batch, progress_steps, set_postfix
+from .training import (adamw_cosine, crop_batch, optimizer_step, progress_steps,
+                       set_postfix)
 
 #: Probability of replacing a caption by ``""`` (SD v1: 10 %).
 CAPTION_DROPOUT = 0.1
@@ -128,10 +129,7 @@ def pretrain_vae(corpus: Corpus, vae_config: Dict, steps: int, batch_size: int, 
             loss_rec = F.mse_loss(recon, x)
             loss_kl = posterior.kl().mean() / x[0].numel()
             loss = loss_rec + kl_weight * loss_kl
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(loss, optimizer, scheduler)
             if step % 10 == 0:
                 set_postfix(bar, rec=loss_rec.item(), kl=loss_kl.item())
         vae.eval()
@@ -208,10 +206,7 @@ def pretrain_unet(corpus: Corpus, latents: torch.Tensor, unet_config: Dict,
             xt = scheduler.add_noise(x0, noise, t)
             context = text_encoder(tokens)[0]
             loss = F.mse_loss(unet(xt, t, encoder_hidden_states=context).sample, noise)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler_lr.step()
+            optimizer_step(loss, optimizer, scheduler_lr)
             if step % 10 == 0:
                 set_postfix(bar, eps=loss.item())
     return unet.eval(), text_encoder.eval()

@@ -60,6 +60,15 @@ def adamw_cosine(params, lr: float, steps: int, weight_decay: float = 0.01,
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def optimizer_step(loss: Tensor, optimizer: torch.optim.Optimizer,
+                   scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+    """Backward ``loss``, step the optimiser and the lr schedule, clear the gradients."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
 def progress_steps(steps: int, desc: str, enabled: bool) -> Iterator[int]:
     """``range(steps)``, wrapped in a tqdm bar when ``enabled``."""
     if not enabled:
