@@ -12,11 +12,12 @@ table, per run and averaged over runs. Example::
         --windows 0 100 250 500 750 1000
 """
 import argparse
-import glob
-import json
 import os.path as osp
-import statistics
+import sys
 from typing import Dict, List, Sequence
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import scalar_trend  # noqa: E402
 
 KEYS = ('disc.acc', 'disc.acc_source', 'disc.acc_mixed', 'disc.acc_target', 'disc.domain_ce')
 
@@ -31,28 +32,12 @@ def parse_args() -> argparse.Namespace:
 
 def training_records(work_dir: str) -> List[Dict[str, float]]:
     """The training records (those with ``disc.acc``) of the newest run in ``work_dir``."""
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json (not an mmengine work '
-                                'directory, or the run has not logged yet)')
-    with open(logs[-1]) as f:
-        records = [json.loads(line) for line in f]
-    records = [r for r in records if 'disc.acc' in r]
-    if not records:
-        raise ValueError(f'{logs[-1]}: no disc.acc entries; is this an ICCLD run with a '
-                         'discriminator (not the no-adversarial ablation)?')
-    return records
+    return scalar_trend.training_records(work_dir, 'disc.acc')
 
 
 def window_means(records: Sequence[Dict[str, float]], edges: Sequence[int]) -> List[Dict]:
     """Mean of every key in ``KEYS`` over the records with ``edges[i] < step <= edges[i+1]``."""
-    rows = []
-    for low, high in zip(edges[:-1], edges[1:]):
-        inside = [r for r in records if low < r['step'] <= high]
-        if inside:
-            rows.append(dict(window=(low, high), n=len(inside),
-                             **{k: statistics.mean(r[k] for r in inside) for k in KEYS}))
-    return rows
+    return scalar_trend.window_means(records, edges, KEYS)
 
 
 def print_table(title: str, rows: Sequence[Dict]) -> None:
@@ -74,13 +59,7 @@ def main() -> None:
     for work_dir, rows in per_run.items():
         print_table(f'{work_dir} (chance: acc 1/3, domain CE ln 3 = 1.099)', rows)
     if len(per_run) > 1:
-        runs = list(per_run.values())
-        mean_rows = []
-        for index, row in enumerate(runs[0]):
-            same = [rows[index] for rows in runs
-                    if index < len(rows) and rows[index]['window'] == row['window']]
-            mean_rows.append(dict(window=row['window'], n=sum(r['n'] for r in same),
-                                  **{k: statistics.mean(r[k] for r in same) for k in KEYS}))
+        mean_rows = scalar_trend.mean_over_runs(list(per_run.values()), KEYS)
         print_table(f'mean over {len(runs)} runs', mean_rows)
 
 
