@@ -62,6 +62,11 @@ class UDASegmentor(BaseSegmentor):
         ema (OptConfigType): Keyword arguments of :class:`EMATeacher` (``alpha``,
             ``shared_modules``), or None for no teacher. Defaults to ``dict(alpha=0.999)``.
         evaluate_teacher (bool): Evaluate the teacher instead of the student. Defaults to False.
+        pretrained (str, optional): Accepted for mmseg's API, which sets ``model.pretrained =
+            None`` (``mmseg.apis.init_model``, ``MMSegInferencer``); must stay None (pretrained
+            weights belong to the student: ``model.segmentor.backbone.init_cfg``).
+        train_cfg (OptConfigType): Accepted for mmseg's API, which sets ``model.train_cfg =
+            None``; must be None or empty (the student's ``train_cfg`` applies).
         init_cfg (OptMultiConfig): Initialisation config of this wrapper. Defaults to None.
     """
 
@@ -70,7 +75,10 @@ class UDASegmentor(BaseSegmentor):
                  data_preprocessor: OptConfigType = None,
                  ema: OptConfigType = dict(alpha=0.999),
                  evaluate_teacher: bool = False,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
+        check_mmseg_api_args(type(self).__name__, pretrained, train_cfg)
         if data_preprocessor is None:
             data_preprocessor = segmentor.get('data_preprocessor')
         if data_preprocessor is None:
@@ -215,6 +223,31 @@ class UDASegmentor(BaseSegmentor):
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """Raw head output of the evaluated network."""
         return self.eval_module._forward(inputs, data_samples)
+
+
+def check_mmseg_api_args(name: str, pretrained: Optional[str],
+                         train_cfg: OptConfigType) -> None:
+    """Accept the ``pretrained``/``train_cfg`` that mmseg's API puts on every model config.
+
+    ``mmseg.apis.init_model`` and ``MMSegInferencer`` set ``model.pretrained = None`` and
+    ``model.train_cfg = None`` on the top-level model, which is the UDA wrapper here; both
+    settings belong to the student.
+
+    Args:
+        name (str): The UDA segmentor's class name (for the error).
+        pretrained (str, optional): Must be None.
+        train_cfg (dict, optional): Must be None or empty.
+
+    Raises:
+        ValueError: If either is set, naming the student's key to use instead.
+    """
+    if pretrained is not None:
+        raise ValueError(f'{name}: model.pretrained={pretrained!r} is not used by UDA wrappers; '
+                         'set the student\'s weights with model.segmentor.backbone.init_cfg='
+                         "dict(type='Pretrained', checkpoint=...).")
+    if train_cfg:
+        raise ValueError(f'{name}: model.train_cfg={dict(train_cfg)} is not used by UDA '
+                         'wrappers; set model.segmentor.train_cfg instead.')
 
 
 def strip_wrapper_prefixes(module: nn.Module, state_dict: Dict[str, Tensor], prefix: str,

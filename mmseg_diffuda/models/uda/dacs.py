@@ -106,6 +106,9 @@ class DACS(UDASegmentor):
         mask_strong_aug (ConfigType): Strong augmentation of the image to mask. Defaults to
             ``dict(type='StrongAugmentation', blur_sigma_per_image=False)``.
         mask_loss_weight (float): MIC's lambda_m. Defaults to 1.0.
+        pretrained (str, optional): Must be None (mmseg's API sets it); see
+            :class:`UDASegmentor`.
+        train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
         init_cfg (OptMultiConfig): Initialisation config. Defaults to None.
     """
 
@@ -124,12 +127,15 @@ class DACS(UDASegmentor):
                  mask_strong_aug: ConfigType = dict(
                      type='StrongAugmentation', blur_sigma_per_image=False),
                  mask_loss_weight: float = 1.0,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         if ema is None:
             raise ValueError('DACS needs an EMA teacher for its pseudo-labels: set ema=dict('
                              'alpha=...); for source-only training use type="UDASegmentor" '
                              'with ema=None.')
-        super().__init__(segmentor, data_preprocessor, ema, evaluate_teacher, init_cfg)
+        super().__init__(segmentor, data_preprocessor, ema, evaluate_teacher, pretrained,
+                         train_cfg, init_cfg)
         if not isinstance(self.student, UDAEncoderDecoder):
             raise TypeError('DACS trains with pixel-weighted losses: set model.segmentor.type='
                             f'"UDAEncoderDecoder" (got {type(self.student).__name__}).')
