@@ -11,6 +11,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleLis
 from torch import Tensor, nn
 
 from ..utils.ema import EMATeacher
+from ..utils.weights import check_init_cfg_files
 
 
 @MODELS.register_module()
@@ -95,6 +96,11 @@ class UDASegmentor(BaseSegmentor):
         # Iteration t of the EMA warm-up; a buffer, so checkpoints and --resume restore it.
         self.register_buffer('local_iter', torch.zeros((), dtype=torch.long))
         self.register_state_dict_post_hook(strip_wrapper_prefixes)
+
+    def init_weights(self) -> None:
+        """Initialise, first checking that every ``Pretrained`` init file exists."""
+        check_init_cfg_files(self)
+        super().init_weights()
 
     @property
     def student_module(self) -> nn.Module:
