@@ -149,6 +149,16 @@ def test_round_trip_scores_the_same_miou(trained_daformer):
     plain_options = [o for o in trained_daformer['options'] if not o.startswith('train_')]
     exported = run_tool('tools/test.py', str(root / name / 'daformer_mitb0-tiny_toy.py'),
                         str(root / name / 'daformer_mitb0-tiny_toy.pth'), '--work-dir',
-                        str(root / f'test_export_{name}'), '--cfg-options', *plain_options)
+                        str(root / f'test_export_{name}'), '--show-dir', str(root / 'painted'),
+                        '--cfg-options', *plain_options)
     assert miou(exported) == miou(uda)
     assert 'missing keys' not in exported and 'unexpected key' not in exported
+    # --show-dir paints every image of the 3-image val set (mmseg's hook interval is 50)
+    painted = list((root / 'painted').rglob('*.png'))
+    assert len(painted) == 3, painted
+
+
+def test_training_writes_uda_panels(trained_daformer):
+    """The toy config's UDAVisualizationHook (default_runtime.py) drew both iterations."""
+    panels = sorted(p.name for p in (trained_daformer['root'] / 'work').rglob('uda_iteration_*'))
+    assert panels == ['uda_iteration_1.png', 'uda_iteration_2.png']

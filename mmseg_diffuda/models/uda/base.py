@@ -54,6 +54,13 @@ class UDASegmentor(BaseSegmentor):
     contain the DDP wrapper's ``module.`` (see :func:`strip_wrapper_prefixes`), so checkpoints
     of distributed and single-process runs are interchangeable.
 
+    Visualisation: while :attr:`keep_visuals` is True (set by :class:`UDAVisualizationHook` for
+    the iterations it draws), the iteration keeps the first image of its batches in
+    :attr:`visuals` (detached, on the CPU): ``source_image``, ``source_label``,
+    ``target_image``, ``pseudo_label``, ``confidence_mask`` (pixels whose pseudo-label counts as
+    confident), ``mixed_image``, ``mixed_label``, as far as the method has them (images
+    normalised, as the network sees them). Nothing is kept otherwise.
+
     Args:
         segmentor (ConfigType): Config of the student segmentor (``UDAEncoderDecoder`` for
             methods that weight pixels or need features, any mmseg segmentor otherwise).
@@ -93,6 +100,8 @@ class UDASegmentor(BaseSegmentor):
             raise ValueError(f'{type(self).__name__}: evaluate_teacher=True needs a teacher; '
                              'set ema=dict(alpha=...).')
         self.evaluate_teacher = evaluate_teacher
+        self.keep_visuals = False
+        self.visuals: Dict[str, Tensor] = {}
         # Iteration t of the EMA warm-up; a buffer, so checkpoints and --resume restore it.
         self.register_buffer('local_iter', torch.zeros((), dtype=torch.long))
         self.register_state_dict_post_hook(strip_wrapper_prefixes)
@@ -134,6 +143,7 @@ class UDASegmentor(BaseSegmentor):
                            f'dict(inputs=..., data_samples=...), got keys {sorted(data)}.')
         if 'source' not in data and 'target' not in data:  # a plain labelled batch (DG)
             data = dict(source=data)
+        self.visuals = {}
         source = (self.data_preprocessor(data['source'], True)
                   if data.get('source') is not None else None)
         target = (self.data_preprocessor(data['target'], True)
@@ -168,7 +178,22 @@ class UDASegmentor(BaseSegmentor):
                            'methods such as type="CrossMatch").')
         with optim_wrapper.optim_context(self):
             losses = self.source_loss(source['inputs'], source['data_samples'])
+        self.record_visuals(source_image=source['inputs'],
+                            source_label=stack_labels(source['data_samples'])[:, 0])
         return self.backward(losses, optim_wrapper, 'src')
+
+    def record_visuals(self, **batches: Optional[Tensor]) -> None:
+        """Keep the first image of each batch in :attr:`visuals` if :attr:`keep_visuals`.
+
+        Args:
+            **batches (Tensor | None): Batched tensors (B, ...) by name (None: skipped), e.g.
+                ``target_image=inputs``; see the class docstring for the names.
+        """
+        if not self.keep_visuals:
+            return
+        for name, batch in batches.items():
+            if batch is not None:
+                self.visuals[name] = batch[0].detach().cpu()
 
     def source_loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         """Supervised loss of the student on labelled source images (one DDP forward).
@@ -229,6 +254,11 @@ class UDASegmentor(BaseSegmentor):
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """Raw head output of the evaluated network."""
         return self.eval_module._forward(inputs, data_samples)
+
+
+def stack_labels(data_samples: SampleList) -> Tensor:
+    """Stack the ``gt_sem_seg`` of the samples into (B, 1, H, W) long labels."""
+    return torch.stack([sample.gt_sem_seg.data for sample in data_samples]).long()
 
 
 def check_mmseg_api_args(name: str, pretrained: Optional[str],

@@ -354,6 +354,9 @@ class CrossMatch(DACS):
         with optim_wrapper.optim_context(self):
             losses = self.stream_losses(inputs, samples, depth, pseudo)
         log_vars = self.backward(losses, optim_wrapper, 'tgt')
+        ignore_index = self.student_module.decode_head.ignore_index
+        self.record_visuals(target_image=inputs, pseudo_label=pseudo.label,
+                            confidence_mask=pseudo.label != ignore_index)
         log_vars['pseudo_kept_ratio'] = torch.tensor(pseudo.kept_ratio)
         log_vars['pseudo_agreement'] = torch.tensor(pseudo.agreement_ratio)
         return log_vars

@@ -290,6 +290,7 @@ class ICCLD(DACS):
         if 'target' in self.domains:
             log_vars.update(self.student_pass(optim_wrapper, 'target', features, tgt_inputs))
         log_vars.update(self.discriminator_update(features, self._discriminator_wrapper))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)
         return log_vars

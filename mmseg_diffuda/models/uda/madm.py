@@ -306,6 +306,7 @@ class MADM(DACS):
             mixed = self.mixed_labels(masks, mixed_inputs, src_samples, tgt_samples, pseudo)
             mix_losses = self.mixed_loss(mixed, pseudo.confident_ratio)
         log_vars.update(self.backward(mix_losses, optim_wrapper, 'mix'))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
 
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)
