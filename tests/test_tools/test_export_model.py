@@ -4,7 +4,6 @@ Every toy config: the exported network, loaded by mmseg's ``init_model``, predic
 logits as the UDA segmentor (random weights). Round trip: a DAFormer toy run trained for two
 iterations scores the same mIoU with ``tools/test.py`` as its export.
 """
-import copy
 import re
 import runpy
 import subprocess
@@ -18,9 +17,9 @@ from mmseg.apis import init_model
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_diffuda.toy import generate_toy_dataset
 from ..test_uda.test_mmseg_api import TOY
 from ..test_uda.tiny_models import REPO
+from .test_train_test import make_toy_data
 
 TOOL = runpy.run_path(str(REPO / 'tools/model_converters/export_model.py'))
 DAFORMER = REPO / 'configs/toy/daformer_mitb0-tiny_toy.py'
@@ -123,12 +122,7 @@ def data_options(root) -> list:
 def trained_daformer(tmp_path_factory):
     """The DAFormer toy config trained for 2 iterations on a tiny tree (4 + 2 + 3 images)."""
     root = tmp_path_factory.mktemp('export')
-    generate_toy_dataset(root / 'toy', num_source=4, num_target_train=2, num_target_val=3,
-                         num_deliver_train=0, num_deliver_test=0)
-    for converter, tree in (('gta5.py', 'gta'), ('cityscapes.py', 'cityscapes')):
-        script = REPO / 'tools' / 'dataset_converters' / converter
-        runpy.run_path(str(script), run_name='converter')['main']([str(root / 'toy' / tree),
-                                                                   '--nproc', '1'])
+    make_toy_data(root / 'toy', num_target_train=2, num_target_val=3)
     options = data_options(root / 'toy')
     run_tool('tools/train.py', str(DAFORMER), '--work-dir', str(root / 'work'), '--cfg-options',
              *options, 'train_cfg.max_iters=2', 'train_cfg.val_interval=100',

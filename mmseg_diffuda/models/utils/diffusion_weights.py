@@ -388,9 +388,10 @@ def build_sd_components(pretrained: Optional[str] = None,
                        f'{list(SD_COMPONENTS)}.')
     from .single_file_weights import is_single_file, load_single_file_components
     if is_single_file(pretrained):
-        return load_single_file_components(pretrained, unet_config, vae_config,
-                                           text_encoder_config, scheduler_config,
-                                           local_files_only, components, scheduler_class)
+        configs = dict(unet=unet_config, vae=vae_config, text_encoder=text_encoder_config,
+                       scheduler=scheduler_config)
+        return load_single_file_components(pretrained, configs, components, local_files_only,
+                                           scheduler_class)
     root = None
     if pretrained is not None:
         root = resolve_pretrained(pretrained, [c for c in SD_COMPONENTS if c in wanted],

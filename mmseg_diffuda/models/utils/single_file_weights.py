@@ -103,25 +103,19 @@ def load_single_file_text_encoder(checkpoint: Dict[str, Tensor], config: dict, p
     return model
 
 
-def load_single_file_components(path: str,
-                                unet_config: Optional[dict] = None,
-                                vae_config: Optional[dict] = None,
-                                text_encoder_config: Optional[dict] = None,
-                                scheduler_config: Optional[dict] = None,
-                                local_files_only: bool = True,
+def load_single_file_components(path: str, configs: Dict[str, Optional[dict]],
                                 components: Sequence[str] = SD_COMPONENTS,
+                                local_files_only: bool = True,
                                 scheduler_class: Optional[type] = None) -> SDComponents:
     """Load the requested Stable Diffusion parts of a single-file checkpoint.
 
     Args:
         path (str): The ``.safetensors`` or ``.ckpt`` file (LDM/CompVis layout).
-        unet_config (dict, optional): Checked against the loaded UNet.
-        vae_config (dict, optional): Checked against the loaded VAE.
-        text_encoder_config (dict, optional): ``CLIPTextConfig`` arguments (required for the
-            text encoder).
-        scheduler_config (dict, optional): Scheduler config (required for the scheduler).
-        local_files_only (bool): diffusers may not download default configs. Defaults to True.
+        configs (dict[str, dict | None]): ``unet``/``vae`` configs (checked against the loaded
+            models), ``text_encoder`` (``CLIPTextConfig`` arguments) and ``scheduler`` configs
+            (required for those parts), as :func:`build_sd_components` takes them.
         components (Sequence[str]): Which parts to load. Defaults to all five.
+        local_files_only (bool): diffusers may not download default configs. Defaults to True.
         scheduler_class (type, optional): Scheduler class. Defaults to ``DDPMScheduler``.
 
     Returns:
@@ -148,21 +142,21 @@ def load_single_file_components(path: str,
     if 'unet' in wanted:
         parts['unet'] = _from_single_file(UNet2DConditionModel, checkpoint, path, 'unet',
                                           local_files_only)
-        check_config('unet', dict(parts['unet'].config), unet_config)
+        check_config('unet', dict(parts['unet'].config), configs.get('unet'))
     if 'vae' in wanted:
         parts['vae'] = _from_single_file(AutoencoderKL, checkpoint, path, 'vae',
                                          local_files_only)
-        check_config('vae', dict(parts['vae'].config), vae_config)
+        check_config('vae', dict(parts['vae'].config), configs.get('vae'))
     if 'text_encoder' in wanted:
         parts['text_encoder'] = load_single_file_text_encoder(
-            checkpoint, _config_needed('text_encoder', text_encoder_config, path), path)
+            checkpoint, _config_needed('text_encoder', configs.get('text_encoder'), path), path)
     if 'tokenizer' in wanted:
         parts['tokenizer'] = _sibling_tokenizer(path)
     if 'scheduler' in wanted:
         if scheduler_class is None:
             from diffusers import DDPMScheduler as scheduler_class
         parts['scheduler'] = scheduler_class.from_config(
-            _config_needed('scheduler', scheduler_config, path))
+            _config_needed('scheduler', configs.get('scheduler'), path))
     return SDComponents(**parts)
 
 
