@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.optim import OptimWrapper
 from mmengine.visualization import Visualizer
+from mmseg.registry import MODELS
 from mmseg.utils import get_palette
 
 from mmseg_diffuda.engine.hooks.uda_visualization_hook import (HEADER, UDAVisualizationHook,
@@ -95,3 +97,51 @@ def test_source_only_panel_greys_the_target_tiles(tmp_path):
 def test_interval_must_be_positive():
     with pytest.raises(ValueError, match='interval'):
         UDAVisualizationHook(interval=0)
+
+
+PSEUDO_KEYS = {'source_image', 'source_label', 'target_image', 'pseudo_label', 'confidence_mask',
+               'mixed_image', 'mixed_label'}
+
+
+def madm_step():
+    from ..test_uda import test_madm
+    model = MODELS.build(test_madm.toy_model_cfg())
+    return model, test_madm.uda_batch(), OptimWrapper(torch.optim.SGD(model.parameters(), 0.0))
+
+
+def iccld_step():
+    from ..test_uda import test_iccld
+    cfg = test_iccld.toy_cfg()
+    model = test_iccld.build(cfg)
+    return model, uda_batch(2), test_iccld.wrappers(model, cfg)
+
+
+def lcmsm_step():
+    from ..test_uda import test_lc_msm
+    model = test_lc_msm.build_lcmsm()
+    return model, uda_batch(2), optim_wrapper_for(model)
+
+
+def crossmatch_step():
+    from ..test_uda import test_crossmatch
+    model = build_model('CrossMatch')
+    return model, dict(target=test_crossmatch.depth_batch()), optim_wrapper_for(model)
+
+
+@pytest.mark.parametrize('step, keys', [
+    (madm_step, PSEUDO_KEYS), (iccld_step, PSEUDO_KEYS), (lcmsm_step, PSEUDO_KEYS),
+    (crossmatch_step, {'target_image', 'pseudo_label', 'confidence_mask'})])
+def test_every_method_keeps_its_visuals_only_when_asked(step, keys):
+    torch.manual_seed(0)
+    model, batch, optim_wrapper = step()
+    model.train()
+    model.train_step(copy.deepcopy(batch), optim_wrapper)
+    assert model.visuals == {}
+    model.keep_visuals = True
+    model.train_step(batch, optim_wrapper)
+    assert set(model.visuals) == keys
+    image = model.visuals['target_image']
+    assert image.dim() == 3 and image.shape[0] == 3
+    assert model.visuals['pseudo_label'].shape == model.visuals['confidence_mask'].shape == \
+        image.shape[1:]
+    assert model.visuals['confidence_mask'].dtype == torch.bool
