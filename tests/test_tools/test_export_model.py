@@ -156,3 +156,20 @@ def test_training_writes_uda_panels(trained_daformer):
     """The toy config's UDAVisualizationHook (default_runtime.py) drew both iterations."""
     panels = sorted(p.name for p in (trained_daformer['root'] / 'work').rglob('uda_iteration_*'))
     assert panels == ['uda_iteration_1.png', 'uda_iteration_2.png']
+
+
+@pytest.mark.parametrize('config', ['configs/toy/daformer_mitb0-tiny_toy.py',
+                                    'configs/madm/madm_tiny_toy-rgb2depth.py'])
+def test_mmseg_inferencer_runs_the_export(config, tmp_path):
+    from mmseg.apis import MMSegInferencer
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(REPO / config)
+    torch.manual_seed(0)
+    uda_checkpoint(MODELS.build(cfg.model), tmp_path / 'uda.pth')
+    cfg_path, ckpt_path = TOOL['export'](str(REPO / config), str(tmp_path / 'uda.pth'),
+                                         str(tmp_path / 'out'))
+    inferencer = MMSegInferencer(model=cfg_path, weights=ckpt_path, device='cpu')
+    image = torch.randint(0, 256, (96, 192, 3), dtype=torch.uint8).numpy()
+    result = inferencer(image, return_datasamples=True)
+    assert result.pred_sem_seg.shape == (96, 192)
+    assert inferencer.model.dataset_meta['classes'] == ['a', 'b']
