@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
 from mmseg.registry import MODELS
@@ -173,3 +173,21 @@ def test_mmseg_inferencer_runs_the_export(config, tmp_path):
     result = inferencer(image, return_datasamples=True)
     assert result.pred_sem_seg.shape == (96, 192)
     assert inferencer.model.dataset_meta['classes'] == ['a', 'b']
+
+
+def test_export_needs_no_pretrained_files():
+    """Full-size configs: MiT init_cfg and the SD folder are dropped (the checkpoint has all)."""
+    madm = Config.fromfile(REPO / 'configs/madm/madm_sd14_cityscapes2deliver-depth-512x512.py')
+    segmentor, _ = TOOL['plain_segmentor'](TOOL['network_config'](madm.model, False)[0])
+    assert segmentor.type == 'EncoderDecoder' and segmentor.backbone.pretrained is None
+    assert segmentor.backbone.unet_config.cross_attention_dim == 768
+    daformer = Config.fromfile(REPO / 'configs/daformer/daformer_mitb5_gta2cs-512x512.py')
+    segmentor, _ = TOOL['plain_segmentor'](TOOL['network_config'](daformer.model, False)[0])
+    assert segmentor.backbone.init_cfg is None
+    lcmsm = Config.fromfile(REPO / 'configs/lc_msm/lcmsm_daformer_mitb5_gta2cs-512x512.py')
+    segmentor, dropped = TOOL['plain_segmentor'](TOOL['network_config'](lcmsm.model, False)[0])
+    assert 'language_head' not in segmentor and dropped == ('language_head.', )
+    partial = dict(madm.model.segmentor.backbone, unet_config=None)
+    partial.pop('vae_config')
+    segmentor, _ = TOOL['plain_segmentor'](ConfigDict(madm.model.segmentor, backbone=partial))
+    assert segmentor.backbone.pretrained == 'pretrained/stable-diffusion-v1-4'

@@ -11,7 +11,11 @@ discriminator, auxiliary networks). This tool writes, into ``OUT_DIR``:
   ``LoadSegLabel`` become mmcv's/mmseg's ``LoadImageFromFile`` / ``LoadAnnotations`` (the same
   decoding, without the load-time checks).
 - ``<config name>.pth``: ``dict(meta=dict(dataset_meta, exported_from), state_dict)`` with the
-  exported network's weights only; it loads with ``torch.load(weights_only=True)``.
+  exported network's weights only; it loads with ``torch.load(weights_only=True)``. Backbones
+  whose config states the whole Stable Diffusion architecture (``unet_config``, ``vae_config``,
+  ``text_encoder_config``, ``scheduler_config``) are exported with ``pretrained=None``: the
+  export needs no SD weights folder, every weight (prompt embeddings included) is in the file;
+  pretrained MiT ``init_cfg`` is dropped for the same reason.
 
 The student segmentors of this project differ from ``EncoderDecoder`` only in their training
 passes (pixel weights, extra outputs, DIFF's conditional pass, LC-MSM's language head), so their
@@ -51,6 +55,9 @@ KEPT_KEYS = ('default_scope', 'env_cfg', 'vis_backends', 'visualizer', 'log_proc
              'test_cfg', 'val_dataloader', 'val_evaluator', 'val_cfg', 'tta_model', 'tta_pipeline')
 #: Default hooks of mmengine/mmseg that evaluation uses (the training ones are dropped).
 KEPT_HOOKS = ('timer', 'logger', 'sampler_seed', 'visualization')
+#: Backbone keys that state a whole Stable Diffusion architecture: with all of them the export
+#: builds it without the SD weights folder (the checkpoint holds every weight).
+SD_ARCHITECTURE_KEYS = ('unet_config', 'vae_config', 'text_encoder_config', 'scheduler_config')
 PLUGIN = 'mmseg_diffuda'
 
 
@@ -117,6 +124,9 @@ def plain_segmentor(segmentor: ConfigDict) -> Tuple[ConfigDict, Tuple[str, ...]]
     plain.train_cfg = dict()
     if isinstance(plain.backbone.get('init_cfg'), dict):  # weights come from the checkpoint
         plain.backbone.init_cfg = None
+    if isinstance(plain.backbone.get('pretrained'), str) and all(
+            key in plain.backbone for key in SD_ARCHITECTURE_KEYS):
+        plain.backbone.pretrained = None  # SD architecture from the *_config dicts
     return plain, prefixes
 
 
