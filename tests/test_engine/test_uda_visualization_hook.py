@@ -145,3 +145,6 @@ def test_every_method_keeps_its_visuals_only_when_asked(step, keys):
     assert model.visuals['pseudo_label'].shape == model.visuals['confidence_mask'].shape == \
         image.shape[1:]
     assert model.visuals['confidence_mask'].dtype == torch.bool
+    if 'source_image' in keys:  # the hook's extra student pass works for every student type
+        prediction = UDAVisualizationHook.source_prediction(model, model.visuals['source_image'])
+        assert prediction.shape == model.visuals['source_label'].shape
