@@ -42,12 +42,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
-    """Turn on ``SegVisualizationHook`` drawing for ``--show`` / ``--show-dir``."""
+    """Turn on ``SegVisualizationHook`` drawing of every image for ``--show`` / ``--show-dir``."""
     if 'visualization' not in cfg.default_hooks:
         raise KeyError('--show/--show-dir need default_hooks.visualization='
                        "dict(type='SegVisualizationHook') in the config")
     hook = cfg.default_hooks.visualization
     hook.draw = True
+    hook.interval = 1  # every image: the default interval (50) skips small test sets
     if args.show:
         hook.show = True
         hook.wait_time = args.wait_time

@@ -29,7 +29,12 @@ default_hooks = dict(
 
 # Writes checkpoints as plain data so that torch >= 2.6 loads them with weights_only=True
 # (needed by --resume with mmengine 0.10.7).
-custom_hooks = [dict(type='PlainDataCheckpointHook')]
+custom_hooks = [
+    dict(type='PlainDataCheckpointHook'),
+    # Pseudo-labels, confident pixels, mixed image/label and the source prediction of one
+    # iteration, 10 panels per run (to the visualizer's backends; docs/getting_started.md).
+    dict(type='UDAVisualizationHook', interval=None, num_draws=10),
+]
 
 # DAFormer's results average seeds 0, 1, 2 (lhoyer/DAFormer issue #23):
 # --cfg-options randomness.seed=1

@@ -62,7 +62,7 @@ def test_gta5_to_cityscapes_follows_daformer():
         assert pipeline['RandomFlip']['prob'] == 0.5
         assert 'PhotoMetricDistortion' not in pipeline
     test = [step['type'] for step in cfg.test_pipeline]
-    assert test == ['LoadImage', 'Resize', 'LoadSegLabel', 'PackSegInputs']  # full-res GT
+    assert test == ['LoadImageFromFile', 'Resize', 'LoadSegLabel', 'PackSegInputs']  # full-res GT
     assert cfg.val_dataloader.dataset.data_prefix.img_path == 'leftImg8bit/val'
     assert cfg.val_evaluator == dict(type='IoUMetric', iou_metrics=['mIoU'])
 

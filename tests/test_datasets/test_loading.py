@@ -106,3 +106,10 @@ def test_corrupt_label_names_the_file(tmp_path, pair):
 def test_num_classes_must_be_positive():
     with pytest.raises(ValueError, match='num_classes'):
         LoadSegLabel(num_classes=0)
+
+
+def test_unlabelled_inference_sample_passes_through(pair):
+    """mmseg's inference API keeps LoadSegLabel in the pipeline and gives no seg_map_path."""
+    img, _, _ = pair
+    results = LoadSegLabel(num_classes=19)(LoadImage()(dict(img_path=str(img))))
+    assert 'gt_seg_map' not in results and results['img'].shape == (8, 16, 3)

@@ -70,11 +70,13 @@ def test_real_configs_follow_madm(name):
         dataset = cfg[split].dataset
         assert dataset.type == target_type
         assert [step['type'] for step in dataset.pipeline] == [
-            'LoadModalityImage', 'LoadSegLabel', 'ResizeForEvaluation', 'PackSegInputs']
+            'LoadImageFromFile', 'ToThreeChannels', 'LoadSegLabel', 'ResizeForEvaluation',
+            'PackSegInputs']
+        assert steps(dataset.pipeline)['LoadImageFromFile']['color_type'] == 'unchanged'
         assert steps(dataset.pipeline)['ResizeForEvaluation']['scale'] == (512, 512)
         assert steps(dataset.pipeline)['LoadSegLabel']['num_classes'] == num_classes
     assert [step['type'] for step in cfg.native_resolution_test_pipeline] == [
-        'LoadModalityImage', 'Resize', 'LoadSegLabel', 'PackSegInputs']
+        'LoadImageFromFile', 'ToThreeChannels', 'Resize', 'LoadSegLabel', 'PackSegInputs']
 
 
 def test_real_split_choices():

@@ -96,3 +96,24 @@ def test_prediction_and_label_meet_on_the_evaluation_grid(tmp_path, protocol, ex
     metric.dataset_meta = dict(classes=('a', 'b'))
     metric.process({}, [data_samples[0].to_dict()])
     assert metric.compute_metrics(metric.results)['mIoU'] == 100.0
+
+
+@pytest.mark.parametrize('channels', [1, 3, 4])
+def test_to_three_channels_after_mmcv_loader_equals_load_modality_image(tmp_path, channels):
+    """The test pipelines' LoadImageFromFile(unchanged) + ToThreeChannels (MMSegInferencer)."""
+    rng = np.random.default_rng(channels)
+    image = rng.integers(0, 256, (4, 6) if channels == 1 else (4, 6, channels), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / 'modality.png'), image)
+    split = Compose([dict(type='LoadImageFromFile', color_type='unchanged',
+                          imdecode_backend='cv2'), dict(type='ToThreeChannels')])
+    results = split(dict(img_path=str(tmp_path / 'modality.png')))
+    np.testing.assert_array_equal(results['img'], load(tmp_path / 'modality.png')['img'])
+    assert results['img'].shape == (4, 6, 3)
+
+
+def test_to_three_channels_names_the_file_of_a_16_bit_image(tmp_path):
+    cv2.imwrite(str(tmp_path / 'depth16.png'), np.full((4, 6), 1000, np.uint16))
+    split = Compose([dict(type='LoadImageFromFile', color_type='unchanged',
+                          imdecode_backend='cv2'), dict(type='ToThreeChannels')])
+    with pytest.raises(ValueError, match='depth16.png.*uint16'):
+        split(dict(img_path=str(tmp_path / 'depth16.png')))

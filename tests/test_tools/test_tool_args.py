@@ -37,7 +37,8 @@ def test_train_defaults(monkeypatch, config):
     assert cfg.work_dir == './work_dirs/my_config'
     assert cfg.launcher == 'none' and cfg.resume is False and cfg.load_from is None
     assert cfg.optim_wrapper.type == 'OptimWrapper'
-    assert cfg.custom_hooks == [dict(type='PlainDataCheckpointHook')]
+    assert [hook['type'] for hook in cfg.custom_hooks] == ['PlainDataCheckpointHook',
+                                                        'UDAVisualizationHook']
     assert cfg.default_scope == 'mmseg'
 
 
@@ -83,6 +84,7 @@ def test_test_options(monkeypatch, config, tmp_path):
     assert cfg.work_dir == './work_dirs/my_config'
     assert cfg.test_evaluator.output_dir == str(tmp_path / 'o')
     assert cfg.default_hooks.visualization.draw is True
+    assert cfg.default_hooks.visualization.interval == 1  # every image of any test set
     assert cfg.visualizer.save_dir == 'painted'
 
 

@@ -23,10 +23,12 @@ CONFIG = REPO / 'configs' / 'toy' / 'segformer_mitb0-tiny_toy-source.py'
 pytestmark = pytest.mark.slow
 
 
-def make_toy_data(root: Path) -> None:
-    """Generate a tiny toy tree and convert it as the README does."""
-    generate_toy_dataset(root, num_source=4, num_target_train=0, num_target_val=2,
-                         num_deliver_train=0, num_deliver_test=0)
+def make_toy_data(root: Path, **counts: int) -> None:
+    """Generate a tiny toy tree (4 source, 2 target val images unless ``counts`` say otherwise)
+    and convert it as the README does."""
+    sizes = dict(num_source=4, num_target_train=0, num_target_val=2, num_deliver_train=0,
+                 num_deliver_test=0)
+    generate_toy_dataset(root, **{**sizes, **counts})
     for converter, tree in (('gta5.py', 'gta'), ('cityscapes.py', 'cityscapes')):
         script = REPO / 'tools' / 'dataset_converters' / converter
         convert = runpy.run_path(str(script), run_name='converter')['main']

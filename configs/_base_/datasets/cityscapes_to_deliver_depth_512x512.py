@@ -34,7 +34,8 @@ deliver_train_pipeline = [
 # usual order, Resize then LoadSegLabel, the label keeps its full resolution);
 # ResizeForEvaluation also sets ori_shape to 512x512 so the logits are compared there.
 test_pipeline = [
-    dict(type='LoadModalityImage'),
+    dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2'),
+    dict(type='ToThreeChannels'),  # as LoadModalityImage
     dict(type='LoadSegLabel', num_classes=num_classes),
     dict(type='ResizeForEvaluation', scale=(512, 512), backend='pillow'),
     dict(type='PackSegInputs'),
@@ -43,7 +44,8 @@ test_pipeline = [
 # (logits upsampled to the label). A derived config selects it by setting the val/test
 # dataset's pipeline to this base variable.
 native_resolution_test_pipeline = [
-    dict(type='LoadModalityImage'),
+    dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2'),
+    dict(type='ToThreeChannels'),  # as LoadModalityImage
     dict(type='Resize', scale=(512, 512), keep_ratio=False, backend='pillow'),
     dict(type='LoadSegLabel', num_classes=num_classes),
     dict(type='PackSegInputs'),

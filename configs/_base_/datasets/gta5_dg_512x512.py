@@ -32,7 +32,7 @@ train_dataloader = dict(
 
 # Unseen targets for tools/test.py (see configs/diff/*test-*.py).
 bdd100k_test_pipeline = [
-    dict(type='LoadImage'),  # 1280x720 frames at full size (padded to 1280x768 for SD)
+    dict(type='LoadImageFromFile'),  # 1280x720 frames at full size (padded to 1280x768 for SD)
     dict(type='LoadSegLabel', num_classes=num_classes),
     dict(type='PackSegInputs'),
 ]
@@ -42,7 +42,7 @@ bdd100k_val = dict(
     data_prefix=dict(img_path='images/10k/val', seg_map_path='labels/sem_seg/masks/val'),
     pipeline=bdd100k_test_pipeline)
 mapillary_test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImageFromFile'),
     # Shorter side 512 (as the DG works evaluating Mapillary at Cityscapes scale); the
     # data preprocessor pads to a multiple of 64.
     dict(type='Resize', scale=(4096, 512), keep_ratio=True),

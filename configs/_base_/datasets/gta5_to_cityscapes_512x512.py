@@ -30,7 +30,7 @@ cityscapes_train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImageFromFile'),  # mmcv's loader: MMSegInferencer finds it by name
     # DAFormer tests the whole image at 1024x512 and upsamples the logits to 2048x1024.
     dict(type='Resize', scale=(1024, 512), keep_ratio=True),
     # Loaded after Resize, the label keeps full resolution: mIoU against the 2048x1024 GT.

@@ -27,7 +27,8 @@ target_train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadModalityImage'),
+    dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2'),
+    dict(type='ToThreeChannels'),  # as LoadModalityImage
     dict(type='LoadSegLabel', num_classes=num_classes),
     dict(type='PackSegInputs'),
 ]

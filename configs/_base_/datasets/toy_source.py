@@ -17,7 +17,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImageFromFile'),  # mmcv's loader: MMSegInferencer finds it by name
     dict(type='LoadSegLabel', num_classes=num_classes),
     dict(type='PackSegInputs'),
 ]

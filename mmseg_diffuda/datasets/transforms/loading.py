@@ -65,9 +65,15 @@ class LoadSegLabel(LoadAnnotations):
     - after ``label_map``/``reduce_zero_label`` every id is ``< num_classes`` or
       ``ignore_index`` ("wrong class count", e.g. a 19-class label fed to an 11-class dataset).
 
+    Inference without labels: mmseg's ``inference_model`` and ``MMSegInferencer`` take the
+    config's test pipeline and remove only mmseg's ``LoadAnnotations``; the samples they build
+    have no ``seg_map_path``, and this transform then passes them through unchanged (as
+    ``PackSegInputs`` packs no ``gt_sem_seg`` for them). Dataset samples always carry the key
+    when the dataset has a label folder.
+
     Required Keys:
 
-    - seg_map_path
+    - seg_map_path (optional: without it nothing is loaded, see above)
     - ori_shape (optional, set by ``LoadImage``; without it the size is not checked)
 
     Added Keys:
@@ -97,6 +103,19 @@ class LoadSegLabel(LoadAnnotations):
             raise ValueError(f'LoadSegLabel: num_classes must be positive, got {num_classes}.')
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        """Load and check the label map, or pass an unlabelled inference sample through.
+
+        Args:
+            results (dict): Result dict from the dataset or from mmseg's inference API.
+
+        Returns:
+            dict: ``results`` with ``gt_seg_map`` when it has a ``seg_map_path``.
+        """
+        if results.get('seg_map_path') is None:
+            return results
+        return super().transform(results)
 
     def _load_seg_map(self, results: dict) -> None:
         """Load ``results['seg_map_path']`` into ``results['gt_seg_map']`` and validate it.

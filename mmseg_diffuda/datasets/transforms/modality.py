@@ -3,10 +3,40 @@
 from typing import Optional, Tuple
 
 import numpy as np
-from mmcv.transforms import Resize
+from mmcv.transforms import BaseTransform, Resize
 from mmseg.registry import TRANSFORMS
 
 from .loading import LoadImage
+
+
+def to_three_channels(img: np.ndarray, path: str) -> np.ndarray:
+    """Repeat a single-channel image to 3 channels and drop an alpha channel (MADM input).
+
+    Args:
+        img (np.ndarray): The decoded image.
+        path (str): Its file (named in errors).
+
+    Returns:
+        np.ndarray: uint8 array of shape (H, W, 3).
+
+    Raises:
+        ValueError: For a non-8-bit image or an unexpected channel count.
+    """
+    if img.dtype != np.uint8:
+        raise ValueError(
+            f'modality image {path!r} is {img.dtype}: MADM reads 8-bit images (scaled by '
+            '1/255); convert the file to 8 bits or check that it belongs to the dataset.')
+    if img.ndim == 2:
+        img = img[:, :, None]
+    channels = img.shape[2] if img.ndim == 3 else None
+    if channels == 1:
+        return np.ascontiguousarray(np.repeat(img, 3, axis=2))
+    if channels == 3:
+        return img
+    if channels == 4:
+        return np.ascontiguousarray(img[:, :, :3])
+    raise ValueError(f'modality image {path!r} has shape {img.shape}: expected 1, 3 or 4 '
+                     'channels.')
 
 
 @TRANSFORMS.register_module()
@@ -65,42 +95,46 @@ class LoadModalityImage(LoadImage):
         """
         results = super().transform(results)
         if results is not None:
-            results['img'] = self.to_three_channels(results['img'], results['img_path'])
+            results['img'] = to_three_channels(results['img'], results['img_path'])
         return results
-
-    @staticmethod
-    def to_three_channels(img: np.ndarray, path: str) -> np.ndarray:
-        """Repeat a single-channel image to 3 channels and drop an alpha channel.
-
-        Args:
-            img (np.ndarray): The decoded image.
-            path (str): Its file (named in errors).
-
-        Returns:
-            np.ndarray: uint8 array of shape (H, W, 3).
-
-        Raises:
-            ValueError: For a non-8-bit image or an unexpected channel count.
-        """
-        if img.dtype != np.uint8:
-            raise ValueError(
-                f'modality image {path!r} is {img.dtype}: MADM reads 8-bit images (scaled by '
-                '1/255); convert the file to 8 bits or check that it belongs to the dataset.')
-        if img.ndim == 2:
-            img = img[:, :, None]
-        channels = img.shape[2] if img.ndim == 3 else None
-        if channels == 1:
-            return np.ascontiguousarray(np.repeat(img, 3, axis=2))
-        if channels == 3:
-            return img
-        if channels == 4:
-            return np.ascontiguousarray(img[:, :, :3])
-        raise ValueError(f'modality image {path!r} has shape {img.shape}: expected 1, 3 or 4 '
-                         'channels.')
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(imdecode_backend={self.imdecode_backend!r}, '
                 f'ignore_empty={self.ignore_empty}, backend_args={self.backend_args})')
+
+
+@TRANSFORMS.register_module()
+class ToThreeChannels(BaseTransform):
+    """Make a loaded modality image 3-channel uint8, as :class:`LoadModalityImage` does.
+
+    For test pipelines that mmseg's inference API must understand: ``MMSegInferencer`` needs
+    mmcv's ``LoadImageFromFile`` in the test pipeline (it swaps it for its own loader of
+    files and arrays), so modality test pipelines load with
+    ``dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2')`` and
+    convert with this transform; the result equals :class:`LoadModalityImage`'s.
+
+    Required Keys:
+
+    - img
+    - img_path (optional, named in errors)
+
+    Modified Keys:
+
+    - img
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Repeat a single-channel image to 3 channels, drop an alpha channel.
+
+        Args:
+            results (dict): Result dict with the loaded ``img``.
+
+        Returns:
+            dict: ``results`` with a (H, W, 3) uint8 ``img``.
+        """
+        results['img'] = to_three_channels(results['img'],
+                                           results.get('img_path') or '<array>')
+        return results
 
 
 @TRANSFORMS.register_module()

@@ -1,3 +1,4 @@
 from .plain_data_checkpoint_hook import PlainDataCheckpointHook
+from .uda_visualization_hook import UDAVisualizationHook
 
-__all__ = ['PlainDataCheckpointHook']
+__all__ = ['PlainDataCheckpointHook', 'UDAVisualizationHook']

@@ -11,6 +11,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleLis
 from torch import Tensor, nn
 
 from ..utils.ema import EMATeacher
+from ..utils.weights import check_init_cfg_files
 
 
 @MODELS.register_module()
@@ -53,6 +54,13 @@ class UDASegmentor(BaseSegmentor):
     contain the DDP wrapper's ``module.`` (see :func:`strip_wrapper_prefixes`), so checkpoints
     of distributed and single-process runs are interchangeable.
 
+    Visualisation: while :attr:`keep_visuals` is True (set by :class:`UDAVisualizationHook` for
+    the iterations it draws), the iteration keeps the first image of its batches in
+    :attr:`visuals` (detached, on the CPU): ``source_image``, ``source_label``,
+    ``target_image``, ``pseudo_label``, ``confidence_mask`` (pixels whose pseudo-label counts as
+    confident), ``mixed_image``, ``mixed_label``, as far as the method has them (images
+    normalised, as the network sees them). Nothing is kept otherwise.
+
     Args:
         segmentor (ConfigType): Config of the student segmentor (``UDAEncoderDecoder`` for
             methods that weight pixels or need features, any mmseg segmentor otherwise).
@@ -62,6 +70,11 @@ class UDASegmentor(BaseSegmentor):
         ema (OptConfigType): Keyword arguments of :class:`EMATeacher` (``alpha``,
             ``shared_modules``), or None for no teacher. Defaults to ``dict(alpha=0.999)``.
         evaluate_teacher (bool): Evaluate the teacher instead of the student. Defaults to False.
+        pretrained (str, optional): Accepted for mmseg's API, which sets ``model.pretrained =
+            None`` (``mmseg.apis.init_model``, ``MMSegInferencer``); must stay None (pretrained
+            weights belong to the student: ``model.segmentor.backbone.init_cfg``).
+        train_cfg (OptConfigType): Accepted for mmseg's API, which sets ``model.train_cfg =
+            None``; must be None or empty (the student's ``train_cfg`` applies).
         init_cfg (OptMultiConfig): Initialisation config of this wrapper. Defaults to None.
     """
 
@@ -70,7 +83,10 @@ class UDASegmentor(BaseSegmentor):
                  data_preprocessor: OptConfigType = None,
                  ema: OptConfigType = dict(alpha=0.999),
                  evaluate_teacher: bool = False,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
+        check_mmseg_api_args(type(self).__name__, pretrained, train_cfg)
         if data_preprocessor is None:
             data_preprocessor = segmentor.get('data_preprocessor')
         if data_preprocessor is None:
@@ -84,9 +100,16 @@ class UDASegmentor(BaseSegmentor):
             raise ValueError(f'{type(self).__name__}: evaluate_teacher=True needs a teacher; '
                              'set ema=dict(alpha=...).')
         self.evaluate_teacher = evaluate_teacher
+        self.keep_visuals = False
+        self.visuals: Dict[str, Tensor] = {}
         # Iteration t of the EMA warm-up; a buffer, so checkpoints and --resume restore it.
         self.register_buffer('local_iter', torch.zeros((), dtype=torch.long))
         self.register_state_dict_post_hook(strip_wrapper_prefixes)
+
+    def init_weights(self) -> None:
+        """Initialise, first checking that every ``Pretrained`` init file exists."""
+        check_init_cfg_files(self)
+        super().init_weights()
 
     @property
     def student_module(self) -> nn.Module:
@@ -120,6 +143,7 @@ class UDASegmentor(BaseSegmentor):
                            f'dict(inputs=..., data_samples=...), got keys {sorted(data)}.')
         if 'source' not in data and 'target' not in data:  # a plain labelled batch (DG)
             data = dict(source=data)
+        self.visuals = {}
         source = (self.data_preprocessor(data['source'], True)
                   if data.get('source') is not None else None)
         target = (self.data_preprocessor(data['target'], True)
@@ -154,7 +178,22 @@ class UDASegmentor(BaseSegmentor):
                            'methods such as type="CrossMatch").')
         with optim_wrapper.optim_context(self):
             losses = self.source_loss(source['inputs'], source['data_samples'])
+        self.record_visuals(source_image=source['inputs'],
+                            source_label=stack_labels(source['data_samples'])[:, 0])
         return self.backward(losses, optim_wrapper, 'src')
+
+    def record_visuals(self, **batches: Optional[Tensor]) -> None:
+        """Keep the first image of each batch in :attr:`visuals` if :attr:`keep_visuals`.
+
+        Args:
+            **batches (Tensor | None): Batched tensors (B, ...) by name (None: skipped), e.g.
+                ``target_image=inputs``; see the class docstring for the names.
+        """
+        if not self.keep_visuals:
+            return
+        for name, batch in batches.items():
+            if batch is not None:
+                self.visuals[name] = batch[0].detach().cpu()
 
     def source_loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         """Supervised loss of the student on labelled source images (one DDP forward).
@@ -215,6 +254,36 @@ class UDASegmentor(BaseSegmentor):
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """Raw head output of the evaluated network."""
         return self.eval_module._forward(inputs, data_samples)
+
+
+def stack_labels(data_samples: SampleList) -> Tensor:
+    """Stack the ``gt_sem_seg`` of the samples into (B, 1, H, W) long labels."""
+    return torch.stack([sample.gt_sem_seg.data for sample in data_samples]).long()
+
+
+def check_mmseg_api_args(name: str, pretrained: Optional[str],
+                         train_cfg: OptConfigType) -> None:
+    """Accept the ``pretrained``/``train_cfg`` that mmseg's API puts on every model config.
+
+    ``mmseg.apis.init_model`` and ``MMSegInferencer`` set ``model.pretrained = None`` and
+    ``model.train_cfg = None`` on the top-level model, which is the UDA wrapper here; both
+    settings belong to the student.
+
+    Args:
+        name (str): The UDA segmentor's class name (for the error).
+        pretrained (str, optional): Must be None.
+        train_cfg (dict, optional): Must be None or empty.
+
+    Raises:
+        ValueError: If either is set, naming the student's key to use instead.
+    """
+    if pretrained is not None:
+        raise ValueError(f'{name}: model.pretrained={pretrained!r} is not used by UDA wrappers; '
+                         'set the student\'s weights with model.segmentor.backbone.init_cfg='
+                         "dict(type='Pretrained', checkpoint=...).")
+    if train_cfg:
+        raise ValueError(f'{name}: model.train_cfg={dict(train_cfg)} is not used by UDA '
+                         'wrappers; set model.segmentor.train_cfg instead.')
 
 
 def strip_wrapper_prefixes(module: nn.Module, state_dict: Dict[str, Tensor], prefix: str,

@@ -244,6 +244,9 @@ class CrossMatch(DACS):
             teaching the main one only (False). Defaults to True.
         strong_aug (ConfigType): Strong augmentation of both streams' inputs. Defaults to
             ``dict(type='StrongAugmentation')``.
+        pretrained (str, optional): Must be None (mmseg's API sets it); see
+            :class:`UDASegmentor`.
+        train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
         init_cfg (OptMultiConfig): Initialisation config. Defaults to None.
     """
 
@@ -262,6 +265,8 @@ class CrossMatch(DACS):
                  consistency_weight: float = 1.0,
                  symmetric_consistency: bool = True,
                  strong_aug: ConfigType = dict(type='StrongAugmentation'),
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             segmentor,
@@ -272,6 +277,8 @@ class CrossMatch(DACS):
             pseudo_ignore_top=pseudo_ignore_top,
             pseudo_ignore_bottom=pseudo_ignore_bottom,
             strong_aug=strong_aug,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
             init_cfg=init_cfg)
         for name, value in (('pseudo_threshold', pseudo_threshold),
                             ('aux_pseudo_threshold', aux_pseudo_threshold)):
@@ -347,6 +354,9 @@ class CrossMatch(DACS):
         with optim_wrapper.optim_context(self):
             losses = self.stream_losses(inputs, samples, depth, pseudo)
         log_vars = self.backward(losses, optim_wrapper, 'tgt')
+        ignore_index = self.student_module.decode_head.ignore_index
+        self.record_visuals(target_image=inputs, pseudo_label=pseudo.label,
+                            confidence_mask=pseudo.label != ignore_index)
         log_vars['pseudo_kept_ratio'] = torch.tensor(pseudo.kept_ratio)
         log_vars['pseudo_agreement'] = torch.tensor(pseudo.agreement_ratio)
         return log_vars

@@ -17,7 +17,7 @@ from torch import Tensor
 from ..utils.class_mix import get_class_masks, mix
 from ..utils.feature_distance import feature_distance_loss
 from ..utils.pseudo_label import PseudoLabel, pseudo_label_from_logits
-from .base import UDASegmentor
+from .base import UDASegmentor, stack_labels
 from .frozen_encoder import FrozenEncoder
 from .uda_encoder_decoder import UDAEncoderDecoder
 
@@ -106,6 +106,9 @@ class DACS(UDASegmentor):
         mask_strong_aug (ConfigType): Strong augmentation of the image to mask. Defaults to
             ``dict(type='StrongAugmentation', blur_sigma_per_image=False)``.
         mask_loss_weight (float): MIC's lambda_m. Defaults to 1.0.
+        pretrained (str, optional): Must be None (mmseg's API sets it); see
+            :class:`UDASegmentor`.
+        train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
         init_cfg (OptMultiConfig): Initialisation config. Defaults to None.
     """
 
@@ -124,12 +127,15 @@ class DACS(UDASegmentor):
                  mask_strong_aug: ConfigType = dict(
                      type='StrongAugmentation', blur_sigma_per_image=False),
                  mask_loss_weight: float = 1.0,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         if ema is None:
             raise ValueError('DACS needs an EMA teacher for its pseudo-labels: set ema=dict('
                              'alpha=...); for source-only training use type="UDASegmentor" '
                              'with ema=None.')
-        super().__init__(segmentor, data_preprocessor, ema, evaluate_teacher, init_cfg)
+        super().__init__(segmentor, data_preprocessor, ema, evaluate_teacher, pretrained,
+                         train_cfg, init_cfg)
         if not isinstance(self.student, UDAEncoderDecoder):
             raise TypeError('DACS trains with pixel-weighted losses: set model.segmentor.type='
                             f'"UDAEncoderDecoder" (got {type(self.student).__name__}).')
@@ -190,6 +196,7 @@ class DACS(UDASegmentor):
             mixed = self.mix(src_inputs, src_samples, tgt_inputs, tgt_samples, pseudo)
             mix_losses = self.mixed_loss(mixed)
         log_vars.update(self.backward(mix_losses, optim_wrapper, 'mix'))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
 
         if self.masking is not None:
             with optim_wrapper.optim_context(self):
@@ -199,6 +206,26 @@ class DACS(UDASegmentor):
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)
         return log_vars
+
+    def record_pseudo_label_visuals(self, source: dict, target: dict, pseudo: PseudoLabel,
+                                    mixed: MixedBatch) -> None:
+        """Keep the iteration's images and labels for the visualisation hook (if asked).
+
+        Args:
+            source (dict): Preprocessed source batch.
+            target (dict): Preprocessed target batch.
+            pseudo (PseudoLabel): The target pseudo-labels.
+            mixed (MixedBatch): The mixed batch.
+        """
+        if not self.keep_visuals:
+            return
+        confident = (torch.ones_like(pseudo.label, dtype=torch.bool)
+                     if self.pseudo_threshold is None or pseudo.confidence is None else
+                     pseudo.confidence >= self.pseudo_threshold)
+        self.record_visuals(
+            source_image=source['inputs'], source_label=stack_labels(source['data_samples'])[:, 0],
+            target_image=target['inputs'], pseudo_label=pseudo.label, confidence_mask=confident,
+            mixed_image=mixed.inputs, mixed_label=stack_labels(mixed.data_samples)[:, 0])
 
     def source_loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         """Source cross-entropy plus, if enabled, the ImageNet feature distance.
@@ -342,11 +369,6 @@ class DACS(UDASegmentor):
             raise ValueError('DACS: strong augmentation needs normalised inputs; give the data '
                              'preprocessor mean and std (SegDataPreProcessor(mean=..., std=...)).')
         return preprocessor.mean, preprocessor.std
-
-
-def stack_labels(data_samples: SampleList) -> Tensor:
-    """Stack the ``gt_sem_seg`` of the samples into (B, 1, H, W) long labels."""
-    return torch.stack([sample.gt_sem_seg.data for sample in data_samples]).long()
 
 
 def with_labels(data_samples: SampleList, labels: Tensor) -> SampleList:

@@ -141,6 +141,9 @@ class ICCLD(DACS):
         domains (Sequence[str]): Aligned domains, a subset of ``('source', 'mixed',
             'target')`` in that order, at least two. Defaults to all three.
         domain_confusion (bool): Generator objective (see above). Defaults to True.
+        pretrained (str, optional): Must be None (mmseg's API sets it); see
+            :class:`UDASegmentor`.
+        train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
         init_cfg (OptMultiConfig): Initialisation config. Defaults to None.
     """
 
@@ -160,6 +163,8 @@ class ICCLD(DACS):
                  adversarial_feature: int = -1,
                  domains: Sequence[str] = DOMAINS,
                  domain_confusion: bool = True,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             segmentor,
@@ -171,6 +176,8 @@ class ICCLD(DACS):
             pseudo_ignore_bottom=pseudo_ignore_bottom,
             batch_wide_classmix=batch_wide_classmix,
             strong_aug=strong_aug,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
             init_cfg=init_cfg)
         if not isinstance(self.student, LatentFeatureEncoderDecoder):
             raise TypeError('ICCLD aligns the features of target passes without labels: set '
@@ -283,6 +290,7 @@ class ICCLD(DACS):
         if 'target' in self.domains:
             log_vars.update(self.student_pass(optim_wrapper, 'target', features, tgt_inputs))
         log_vars.update(self.discriminator_update(features, self._discriminator_wrapper))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)
         return log_vars

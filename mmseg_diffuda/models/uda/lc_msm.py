@@ -202,6 +202,7 @@ class LCMSM(DACS):
         log_vars.update(self._backward_term('mix', optim_wrapper, self.mixed_loss, mixed))
         log_vars.update(self._backward_term('masked_mix', optim_wrapper,
                                             self.masked_mixed_loss, mixed))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)
         return log_vars

@@ -210,6 +210,9 @@ class MADM(DACS):
             ``palette`` is a list of ``[R, G, B]`` or a registered dataset type whose
             ``METAINFO['palette']`` is used; a weight of None switches that term off. None
             switches LPLR off. Defaults to None.
+        pretrained (str, optional): Must be None (mmseg's API sets it); see
+            :class:`UDASegmentor`.
+        train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
         init_cfg (OptMultiConfig): Initialisation config. Defaults to None.
     """
 
@@ -223,6 +226,8 @@ class MADM(DACS):
                  strong_aug: ConfigType = dict(type='StrongAugmentation'),
                  dplg: OptConfigType = None,
                  lplr: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             segmentor,
@@ -232,6 +237,8 @@ class MADM(DACS):
             pseudo_threshold=pseudo_threshold,
             batch_wide_classmix=batch_wide_classmix,
             strong_aug=strong_aug,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
             init_cfg=init_cfg)
         if not isinstance(self.student, LatentEncoderDecoder):
             raise TypeError('MADM needs the UNet latent and timesteps of the student passes: '
@@ -299,6 +306,7 @@ class MADM(DACS):
             mixed = self.mixed_labels(masks, mixed_inputs, src_samples, tgt_samples, pseudo)
             mix_losses = self.mixed_loss(mixed, pseudo.confident_ratio)
         log_vars.update(self.backward(mix_losses, optim_wrapper, 'mix'))
+        self.record_pseudo_label_visuals(source, target, pseudo, mixed)
 
         log_vars['pseudo_confidence'] = torch.tensor(pseudo.confident_ratio)
         log_vars['mix_ratio'] = torch.tensor(mixed.mix_ratio)

@@ -11,11 +11,12 @@ from .pseudo_label import PseudoLabel, pseudo_label_from_logits
 from .seg_loss import pixel_weighted_head_loss
 from .strong_aug import StrongAugmentation, StrongAugParams, blur_kernel_size
 from .text_embeddings import OpenCLIPClassEmbeddings, OpenCLIPWeightsNotFoundError
-from .weights import check_pretrained_exists
+from .weights import check_init_cfg_files, check_pretrained_exists
 
 __all__ = [
     'BlockMasking', 'CITYSCAPES_THING_CLASSES', 'EMATeacher', 'PseudoLabel', 'StrongAugParams',
-    'StrongAugmentation', 'blur_kernel_size', 'check_pretrained_exists', 'downscale_label_ratio',
+    'StrongAugmentation', 'blur_kernel_size', 'check_init_cfg_files', 'check_pretrained_exists',
+    'downscale_label_ratio',
     'feature_distance_loss', 'get_class_masks', 'mix', 'pixel_weighted_head_loss',
     'pseudo_label_from_logits', 'DiffusionWeightsNotFoundError', 'build_sd_components',
     'LabelPalette', 'resolve_palette', 'OpenCLIPClassEmbeddings', 'OpenCLIPWeightsNotFoundError'

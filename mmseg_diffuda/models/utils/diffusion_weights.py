@@ -10,6 +10,8 @@ Two ways to get each component (UNet, VAE, CLIP text encoder, tokenizer, noise s
   :class:`DiffusionWeightsNotFoundError`, which names the folder, the expected layout and the
   download command, instead of the libraries' messages (diffusers talks about failing to connect
   to the hub; transformers' ``CLIPTokenizer`` even returns an empty tokenizer for a missing folder).
+- ``pretrained='<file>.safetensors'`` or ``'.ckpt'``: a single-file checkpoint in the original
+  LDM layout, loaded with diffusers' ``from_single_file`` (:mod:`.single_file_weights`).
 - ``<component>_config=dict(...)``: a random-initialised model built from the explicit config
   (tests, toy runs, architecture checks of full-size configs). When ``pretrained`` is given too,
   the config is checked against the loaded one instead, so a config can state the architecture it
@@ -94,11 +96,14 @@ def missing_weights_message(pretrained: str, problem: str,
         hub_id = pretrained if is_hub_id else KNOWN_HUB_IDS['stable-diffusion-v1-4']
     target = f'pretrained/{name}' if pretrained == hub_id else pretrained
     return (f'Stable Diffusion weights not usable: {problem}. pretrained={pretrained!r} (a '
-            f'folder resolves from {os.getcwd()}) must be a diffusers folder, or the id of a '
-            'hub model in the local Hugging Face cache, holding the subfolders '
+            f'path resolves from {os.getcwd()}) must be either (1) a diffusers folder, or the '
+            'id of a hub model in the local Hugging Face cache, holding the subfolders '
             f'{layout} as written by save_pretrained or the hub (weights as safetensors/bin, '
-            'config.json, tokenizer vocab.json + merges.txt, scheduler_config.json). Get '
-            f'the weights with: hf download {hub_id} {includes} '
+            'config.json, tokenizer vocab.json + merges.txt, scheduler_config.json), or (2) a '
+            'single-file checkpoint in the original LDM layout, *.safetensors or *.ckpt (e.g. '
+            'v1-5-pruned-emaonly.safetensors), ideally with its LDM yaml next to it under the '
+            'same name (*.yaml). Get '
+            f'the folder with: hf download {hub_id} {includes} '
             f'--local-dir {target}  (huggingface_hub < 1.0: huggingface-cli download ...; log in '
             'with `hf auth login` first if the hub asks for the licence), then set pretrained to '
             'that folder; or pass local_files_only=False to download into the cache; or build '
@@ -360,8 +365,9 @@ def build_sd_components(pretrained: Optional[str] = None,
     The whole folder is checked first, so one error lists the layout when anything is missing.
 
     Args:
-        pretrained (str, optional): Diffusers folder or hub id; None builds random models from
-            the configs. Defaults to None.
+        pretrained (str, optional): Diffusers folder, hub id or single-file checkpoint
+            (``.safetensors``/``.ckpt``, see :mod:`.single_file_weights`); None builds random
+            models from the configs. Defaults to None.
         unet_config (dict, optional): UNet config (random build, or check of the loaded one).
         vae_config (dict, optional): VAE config.
         text_encoder_config (dict, optional): ``CLIPTextConfig`` arguments.
@@ -380,6 +386,12 @@ def build_sd_components(pretrained: Optional[str] = None,
     if unknown:
         raise KeyError(f'Unknown Stable Diffusion components {sorted(unknown)}; known: '
                        f'{list(SD_COMPONENTS)}.')
+    from .single_file_weights import is_single_file, load_single_file_components
+    if is_single_file(pretrained):
+        configs = dict(unet=unet_config, vae=vae_config, text_encoder=text_encoder_config,
+                       scheduler=scheduler_config)
+        return load_single_file_components(pretrained, configs, components, local_files_only,
+                                           scheduler_class)
     root = None
     if pretrained is not None:
         root = resolve_pretrained(pretrained, [c for c in SD_COMPONENTS if c in wanted],

@@ -18,10 +18,13 @@ class PseudoLabel(NamedTuple):
         weight (Tensor): Pixel weight, float (B, H, W).
         confident_ratio (float): Share of pixels of the whole batch whose maximum probability
             reaches the threshold (1.0 when no threshold is used).
+        confidence (Tensor, optional): Maximum softmax probability per pixel, float (B, H, W)
+            (what the threshold is compared with; for visualisation).
     """
     label: Tensor
     weight: Tensor
     confident_ratio: float
+    confidence: Optional[Tensor] = None
 
 
 @torch.no_grad()
@@ -45,7 +48,8 @@ def pseudo_label_from_logits(logits: Tensor,
         ignore_bottom (int): Rows zeroed at the bottom. Defaults to 0.
 
     Returns:
-        PseudoLabel: ``label`` (B, H, W) long, ``weight`` (B, H, W) float, ``confident_ratio``.
+        PseudoLabel: ``label`` (B, H, W) long, ``weight`` (B, H, W) float, ``confident_ratio``,
+        ``confidence`` (B, H, W) float.
     """
     if logits.dim() != 4:
         raise ValueError(f'pseudo_label_from_logits expects logits (B, C, H, W), got '
@@ -64,4 +68,4 @@ def pseudo_label_from_logits(logits: Tensor,
         weight[:, :ignore_top] = 0
     if ignore_bottom > 0:
         weight[:, max(0, weight.shape[1] - ignore_bottom):] = 0
-    return PseudoLabel(label=label, weight=weight, confident_ratio=ratio)
+    return PseudoLabel(label=label, weight=weight, confident_ratio=ratio, confidence=max_prob)

@@ -49,3 +49,11 @@ def test_no_gradient_is_tracked():
 def test_rejects_negative_margins():
     with pytest.raises(ValueError, match='ignore_top'):
         pseudo_label_from_logits(crafted_logits(), ignore_top=-1)
+
+
+def test_per_pixel_confidence_is_the_max_probability():
+    result = pseudo_label_from_logits(crafted_logits(), threshold=0.968)
+    sure, unsure = 1 / (1 + torch.exp(torch.tensor(-10.0))), 1 / (1 + torch.exp(torch.tensor(-1.0)))
+    expected = torch.tensor([[sure, unsure, sure, unsure], [unsure] * 4]).unsqueeze(-1)
+    torch.testing.assert_close(result.confidence, expected)
+    assert (result.confidence >= 0.968).float().mean() == result.confident_ratio
