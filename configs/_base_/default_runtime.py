@@ -22,14 +22,16 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Every 4000 iterations (DAFormer's evaluation interval), keeping only the newest: a run can
-    # be resumed, and it ends with one final checkpoint, as DAFormer saves.
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=1),
+    # be resumed, and it ends with one final checkpoint, as DAFormer saves. Written atomically,
+    # the previous one removed only after the new one is complete.
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 
 # Writes checkpoints as plain data so that torch >= 2.6 loads them with weights_only=True
-# (needed by --resume with mmengine 0.10.7).
-custom_hooks = [dict(type='PlainDataCheckpointHook')]
+# (needed by --resume with mmengine 0.10.7); stops before iteration 1 when the model's,
+# the metainfo's, the prompts' or the labels' class counts disagree.
+custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='ClassCheckHook')]
 
 # DAFormer's results average seeds 0, 1, 2 (lhoyer/DAFormer issue #23):
 # --cfg-options randomness.seed=1

@@ -1,11 +1,16 @@
-"""Runtime pieces: checkpoint hook, plain-data checkpoint helpers and distributed set-up."""
+"""Runtime pieces: checkpoint hooks, exact-resume loop, plain-data helpers, distributed set-up."""
+from .atomic_file import atomic_write_bytes
 from .distributed import setup_cpu_distributed
-from .hooks import PlainDataCheckpointHook
+from .exact_resume_loop import ExactResumeIterBasedTrainLoop
+from .hooks import AtomicCheckpointHook, AtomicLocalBackend, PlainDataCheckpointHook
 from .plain_data import (find_non_plain, from_plain_data, is_weights_only_error, to_plain_data,
                          weights_only_error_detail, weights_only_error_message)
+from .random_state import get_random_state, seeded_random_state, set_random_state
 
 __all__ = [
-    'PlainDataCheckpointHook', 'find_non_plain', 'from_plain_data', 'is_weights_only_error',
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'ExactResumeIterBasedTrainLoop',
+    'PlainDataCheckpointHook', 'atomic_write_bytes', 'find_non_plain', 'from_plain_data',
+    'get_random_state', 'is_weights_only_error', 'seeded_random_state', 'set_random_state',
     'setup_cpu_distributed', 'to_plain_data', 'weights_only_error_detail',
     'weights_only_error_message'
 ]

@@ -21,6 +21,6 @@ param_scheduler = [
 ]
 
 # 40k iterations at batch size 2 on one GPU, validation every 4000 iterations (DAFormer).
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

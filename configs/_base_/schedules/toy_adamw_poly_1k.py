@@ -15,6 +15,6 @@ param_scheduler = [
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=1000),
 ]
 
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=250)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=1000, val_interval=250)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
