@@ -1,5 +1,6 @@
 """Runtime pieces: checkpoint hooks, exact-resume loop, plain-data helpers, distributed set-up."""
 from .atomic_file import atomic_write_bytes
+from .checkpoint_diff import checkpoint_differences
 from .distributed import setup_cpu_distributed
 from .exact_resume_loop import ExactResumeIterBasedTrainLoop
 from .hooks import AtomicCheckpointHook, AtomicLocalBackend, PlainDataCheckpointHook
@@ -9,7 +10,7 @@ from .random_state import get_random_state, seeded_random_state, set_random_stat
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'ExactResumeIterBasedTrainLoop',
-    'PlainDataCheckpointHook', 'atomic_write_bytes', 'find_non_plain', 'from_plain_data',
+    'PlainDataCheckpointHook', 'atomic_write_bytes', 'checkpoint_differences', 'find_non_plain', 'from_plain_data',
     'get_random_state', 'is_weights_only_error', 'seeded_random_state', 'set_random_state',
     'setup_cpu_distributed', 'to_plain_data', 'weights_only_error_detail',
     'weights_only_error_message'
