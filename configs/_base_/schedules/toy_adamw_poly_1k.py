@@ -8,7 +8,10 @@ optim_wrapper = dict(
         custom_keys=dict(
             head=dict(lr_mult=10.0),
             pos_block=dict(decay_mult=0.0),
-            norm=dict(decay_mult=0.0))))
+            norm=dict(decay_mult=0.0),
+            # including MiT's stage-end LayerNorms, which mmseg 1.x names backbone.layers.<i>.2
+            # (DAFormer's MiT: norm1..norm4, matched by 'norm')
+            **{f'backbone.layers.{i}.2.': dict(decay_mult=0.0) for i in range(4)})))
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=50),
