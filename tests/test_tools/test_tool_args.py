@@ -37,7 +37,9 @@ def test_train_defaults(monkeypatch, config):
     assert cfg.work_dir == './work_dirs/my_config'
     assert cfg.launcher == 'none' and cfg.resume is False and cfg.load_from is None
     assert cfg.optim_wrapper.type == 'OptimWrapper'
-    assert cfg.custom_hooks == [dict(type='PlainDataCheckpointHook'), dict(type='ClassCheckHook')]
+    assert [hook['type'] for hook in cfg.custom_hooks] == [
+        'PlainDataCheckpointHook', 'ClassCheckHook', 'IterSyncBuffersHook'
+    ]
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     assert cfg.default_scope == 'mmseg'
 
