@@ -30,12 +30,15 @@ default_hooks = dict(
 
 # Writes checkpoints as plain data so that torch >= 2.6 loads them with weights_only=True
 # (needed by --resume with mmengine 0.10.7); stops before iteration 1 when the model's,
-# the metainfo's, the prompts' or the labels' class counts disagree; in distributed runs gives
-# every process the same buffers after each iteration (BN statistics averaged).
+# the metainfo's, the prompts' or the labels' class counts disagree, or when --resume finds a
+# checkpoint of another model; in distributed runs gives every process the same buffers after
+# each iteration (BN statistics averaged); stops at a NaN/inf loss before saving that model.
 custom_hooks = [
     dict(type='PlainDataCheckpointHook'),
     dict(type='ClassCheckHook'),
-    dict(type='IterSyncBuffersHook')
+    dict(type='ResumeCheckHook'),
+    dict(type='IterSyncBuffersHook'),
+    dict(type='NonFiniteLossHook')
 ]
 
 # DAFormer's results average seeds 0, 1, 2 (lhoyer/DAFormer issue #23):

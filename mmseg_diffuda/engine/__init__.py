@@ -3,15 +3,17 @@ from .atomic_file import atomic_write_bytes
 from .checkpoint_diff import checkpoint_differences
 from .distributed import setup_cpu_distributed
 from .exact_resume_loop import ExactResumeIterBasedTrainLoop
-from .hooks import (AtomicCheckpointHook, AtomicLocalBackend, ClassCheckHook, ClassMismatchError,
-                    IterSyncBuffersHook, PlainDataCheckpointHook, sync_buffers)
+from .hooks import (AtomicCheckpointHook, AtomicLocalBackend, CheckpointMismatchError,
+                    ClassCheckHook, ClassMismatchError, IterSyncBuffersHook, NonFiniteLossError,
+                    NonFiniteLossHook, PlainDataCheckpointHook, ResumeCheckHook, sync_buffers)
 from .plain_data import (find_non_plain, from_plain_data, is_weights_only_error, to_plain_data,
                          weights_only_error_detail, weights_only_error_message)
 from .random_state import get_random_state, seeded_random_state, set_random_state
 
 __all__ = [
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'ClassCheckHook', 'ClassMismatchError',
-    'ExactResumeIterBasedTrainLoop', 'IterSyncBuffersHook', 'PlainDataCheckpointHook',
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointMismatchError', 'ClassCheckHook',
+    'ClassMismatchError', 'ExactResumeIterBasedTrainLoop', 'IterSyncBuffersHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'PlainDataCheckpointHook', 'ResumeCheckHook',
     'atomic_write_bytes', 'checkpoint_differences', 'find_non_plain', 'from_plain_data',
     'get_random_state', 'is_weights_only_error', 'seeded_random_state', 'set_random_state',
     'setup_cpu_distributed', 'sync_buffers', 'to_plain_data', 'weights_only_error_detail',

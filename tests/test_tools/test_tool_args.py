@@ -38,7 +38,8 @@ def test_train_defaults(monkeypatch, config):
     assert cfg.launcher == 'none' and cfg.resume is False and cfg.load_from is None
     assert cfg.optim_wrapper.type == 'OptimWrapper'
     assert [hook['type'] for hook in cfg.custom_hooks] == [
-        'PlainDataCheckpointHook', 'ClassCheckHook', 'IterSyncBuffersHook'
+        'PlainDataCheckpointHook', 'ClassCheckHook', 'ResumeCheckHook', 'IterSyncBuffersHook',
+        'NonFiniteLossHook'
     ]
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     assert cfg.default_scope == 'mmseg'
