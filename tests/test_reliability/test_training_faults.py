@@ -30,7 +30,8 @@ custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='NonFiniteLossHo
 """
 
 
-def train(workspace: Path, config: Path, work_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def train(workspace: Path, config: Path, work_dir: Path,
+          *extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]))
     return subprocess.run(
