@@ -58,7 +58,7 @@ custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='KillDuringSaveH
 def make_toy_tree(root: Path) -> None:
     """A small toy tree (GTA5, Cityscapes and DELIVER formats), converted."""
     generate_toy_dataset(root, num_source=6, num_target_train=4, num_target_val=1,
-                         num_deliver_train=4, num_deliver_test=1, seed=0)
+                         num_deliver_train=5, num_deliver_test=1, seed=0)  # one per condition
     for converter, tree in (('gta5.py', 'gta'), ('cityscapes.py', 'cityscapes'),
                             ('deliver.py', 'deliver')):
         script = REPO / 'tools' / 'dataset_converters' / converter
