@@ -1,6 +1,5 @@
 """ClassCheckHook: class-count mismatches stop the run before iteration 1, naming both values."""
 import os
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from mmseg.registry import DATASETS, MODELS
 
 from mmseg_diffuda.datasets import RareClassSampler
 from mmseg_diffuda.engine import ClassCheckHook, ClassMismatchError
-from mmseg_diffuda.toy import generate_toy_dataset
+from tests.toy_tree import make_toy_tree
 
 REPO = Path(__file__).resolve().parents[2]
 DAFORMER = REPO / 'configs/toy/daformer_mitb0-tiny_toy.py'
@@ -22,14 +21,7 @@ init_default_scope('mmseg')
 
 @pytest.fixture(scope='module')
 def toy_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('class_check') / 'toy'
-    generate_toy_dataset(root, num_source=3, num_target_train=2, num_target_val=1,
-                         num_deliver_train=0, num_deliver_test=0, seed=0)
-    for converter, tree in (('gta5.py', 'gta'), ('cityscapes.py', 'cityscapes')):
-        script = REPO / 'tools' / 'dataset_converters' / converter
-        runpy.run_path(str(script), run_name='converter')['main']([str(root / tree), '--nproc',
-                                                                   '1'])
-    return root
+    return make_toy_tree(tmp_path_factory.mktemp('class_check') / 'toy')
 
 
 def toy_cfg(toy_root: Path, config: Path = DAFORMER) -> Config:

@@ -14,7 +14,6 @@ from a copy of the uninterrupted run's ``iter_2.pth``: the file a run killed aft
 checkpoint leaves behind (runs are deterministic), which keeps each method to two launches.
 """
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import pytest
 import torch
 
 from mmseg_diffuda.engine import checkpoint_differences
-from mmseg_diffuda.toy import generate_toy_dataset
+from tests.toy_tree import make_toy_tree
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='bit-exact on CPU')
@@ -55,17 +54,6 @@ custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='KillDuringSaveH
 """
 
 
-def make_toy_tree(root: Path) -> None:
-    """A small toy tree (GTA5, Cityscapes and DELIVER formats), converted."""
-    generate_toy_dataset(root, num_source=6, num_target_train=4, num_target_val=1,
-                         num_deliver_train=5, num_deliver_test=1, seed=0)  # one per condition
-    for converter, tree in (('gta5.py', 'gta'), ('cityscapes.py', 'cityscapes'),
-                            ('deliver.py', 'deliver')):
-        script = REPO / 'tools' / 'dataset_converters' / converter
-        runpy.run_path(str(script), run_name='converter')['main']([str(root / tree), '--nproc',
-                                                                   '1'])
-
-
 def train(workspace: Path, config: str, work_dir: str, *extra: str,
           resume: bool = False) -> subprocess.CompletedProcess:
     """Run tools/train.py in ``workspace`` (whose data/toy the toy configs read)."""
@@ -90,7 +78,7 @@ def load(path: Path) -> dict:
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('exact_resume')
-    make_toy_tree(root / 'data' / 'toy')
+    make_toy_tree(root / 'data' / 'toy', num_source=6, num_target_train=4, num_deliver_train=5)
     return root
 
 
