@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
@@ -85,6 +86,19 @@ def test_text_prompt_class_names(toy_root):
         check(cfg)
     assert 'model.segmentor.language_head.text_encoder.class_names' in str(error.value)
     assert "('sidewalk', 'road'" in str(error.value)
+
+
+def test_class_prompt_ids_beyond_the_classes(toy_root):
+    """DIFF's class prompts name class ids; one beyond the dataset's classes is refused."""
+    cfg = toy_cfg(toy_root)
+    model = MODELS.build(cfg.model)
+    prompts = torch.nn.Module()
+    prompts.class_ids = [1, 3, 25]  # what DiffusionFeatureBackbone keeps of class_prompts
+    model.student.backbone.add_module('prompts', prompts)
+    with pytest.raises(ClassMismatchError, match=r'model.segmentor.backbone.prompts.class_prompts '
+                       r'name class ids \[1, 3, 25\] but the train_dataloader'):
+        ClassCheckHook().check(model, DATASETS.build(cfg.train_dataloader.dataset),
+                               'train_dataloader')
 
 
 def test_label_ids_in_rcs_statistics_beyond_the_classes():
