@@ -10,8 +10,9 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 import mmseg_diffuda  # noqa: F401  (fills mmseg's registries even without custom_imports)
 from mmseg.registry import RUNNERS
-from mmseg_diffuda.engine import (is_weights_only_error, setup_cpu_distributed,
-                                  weights_only_error_message)
+from mmseg_diffuda.engine import (CheckpointMismatchError, ClassMismatchError,
+                                  NonFiniteLossError, is_weights_only_error,
+                                  setup_cpu_distributed, weights_only_error_message)
 from mmseg_diffuda.models.utils import check_pretrained_exists
 
 
@@ -80,6 +81,8 @@ def main() -> None:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     try:
         runner.train()
+    except (ClassMismatchError, CheckpointMismatchError, NonFiniteLossError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from error
     except Exception as error:
         if not is_weights_only_error(error):
             raise

@@ -22,15 +22,23 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Every 4000 iterations (DAFormer's evaluation interval), keeping only the newest: a run can
-    # be resumed, and it ends with one final checkpoint, as DAFormer saves.
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=1),
+    # be resumed, and it ends with one final checkpoint, as DAFormer saves. Written atomically,
+    # the previous one removed only after the new one is complete.
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 
 # Writes checkpoints as plain data so that torch >= 2.6 loads them with weights_only=True
-# (needed by --resume with mmengine 0.10.7).
+# (needed by --resume with mmengine 0.10.7); stops before iteration 1 when the model's,
+# the metainfo's, the prompts' or the labels' class counts disagree, or when --resume finds a
+# checkpoint of another model; in distributed runs gives every process the same buffers after
+# each iteration (BN statistics averaged); stops at a NaN/inf loss before saving that model.
 custom_hooks = [
     dict(type='PlainDataCheckpointHook'),
+    dict(type='ClassCheckHook'),
+    dict(type='ResumeCheckHook'),
+    dict(type='IterSyncBuffersHook'),
+    dict(type='NonFiniteLossHook'),
     # Pseudo-labels, confident pixels, mixed image/label and the source prediction of one
     # iteration, 10 panels per run (to the visualizer's backends; docs/getting_started.md).
     dict(type='UDAVisualizationHook', interval=None, num_draws=10),

@@ -24,4 +24,4 @@ model.update(
     # (model.train_palette = the evaluator's palette)
     lplr=dict(palette='CityscapesMADM11Dataset', source_weight=1.0, target_weight=1.0))
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))

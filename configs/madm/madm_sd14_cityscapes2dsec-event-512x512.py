@@ -22,4 +22,4 @@ model.update(
     # --vae_decoder_loss s, --vae_decoder_loss_weight 20.0: source term only
     lplr=dict(palette='CityscapesMADM11Dataset', source_weight=20.0, target_weight=None))
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))

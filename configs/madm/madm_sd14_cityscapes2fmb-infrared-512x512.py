@@ -23,4 +23,4 @@ model.update(
     # value set is 1.0 / 1.0); palette of the 9 classes
     lplr=dict(palette='CityscapesMADM9Dataset', source_weight=1.0, target_weight=1.0))
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1))

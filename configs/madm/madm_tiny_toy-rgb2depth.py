@@ -50,7 +50,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.067, by_epoch=False, begin=0, end=2),
     dict(type='MultiStepLR', milestones=[178, 193], gamma=0.1, by_epoch=False, begin=0, end=200),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=100)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=200, val_interval=100)
 default_hooks = dict(
     logger=dict(interval=10),  # short runs: log often
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=1))

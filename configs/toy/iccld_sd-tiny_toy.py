@@ -55,7 +55,7 @@ param_scheduler = dict(
     discriminator=[
         dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0, end=1000),
     ])
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=250)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=1000, val_interval=250)
 default_hooks = dict(
     logger=dict(interval=10),  # short runs: log often (disc.acc trend)
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=250, max_keep_ckpts=1))

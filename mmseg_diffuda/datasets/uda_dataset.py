@@ -53,8 +53,8 @@ class UDADataset(Dataset):
                  source: Union[ConfigType, Dataset],
                  target: Union[OptConfigType, Dataset] = None,
                  rare_class_sampling: Optional[dict] = None) -> None:
-        self.source = self._build(source)
-        self.target = self._build(target) if target is not None else None
+        self.source = self._build(source, 'source')
+        self.target = self._build(target, 'target') if target is not None else None
         if self.target is not None:
             self._check_classes()
         self.rcs: Optional[RareClassSampler] = None
@@ -62,10 +62,45 @@ class UDADataset(Dataset):
         if rare_class_sampling is not None:
             self.rcs = self._build_rare_class_sampler(rare_class_sampling)
 
+    @classmethod
+    def _build(cls, dataset: Union[ConfigType, Dataset], role: str) -> Dataset:
+        """Build a dataset from its config (``DATASETS.build``) or return the instance.
+
+        mmengine cannot serialise an empty data list (``need at least one array to
+        concatenate``): that error is replaced by one naming the empty folder.
+        """
+        if not isinstance(dataset, dict):
+            cls._check_not_empty(dataset, role)
+            return dataset
+        try:
+            built = DATASETS.build(dataset)
+        except ValueError as err:
+            if 'need at least one array to concatenate' not in str(err):
+                raise
+            prefix = (dataset.get('data_prefix') or {}).get('img_path', '')
+            raise cls._empty_error(dataset.get('type', '?'), dataset.get('data_root'),
+                                   osp.join(dataset.get('data_root') or '', prefix),
+                                   role) from err
+        cls._check_not_empty(built, role)
+        return built
+
+    @classmethod
+    def _check_not_empty(cls, dataset: Dataset, role: str) -> None:
+        """Raise if the source or target dataset has no sample (an empty split folder)."""
+        if len(dataset) == 0:
+            raise cls._empty_error(type(dataset).__name__, getattr(dataset, 'data_root', None),
+                                   getattr(dataset, 'data_prefix', {}).get('img_path', ''), role)
+
     @staticmethod
-    def _build(dataset: Union[ConfigType, Dataset]) -> Dataset:
-        """Build a dataset from its config (``DATASETS.build``) or return the instance."""
-        return DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+    def _empty_error(dataset_type: str, data_root: Optional[str], img_dir: str,
+                     role: str) -> ValueError:
+        """The error for an empty source/target split, with the expected layout."""
+        layout = DATASET_LAYOUTS.get(dataset_type)
+        hint = layout.describe(data_root) if layout else CONVERTER_HINT
+        return ValueError(
+            f'UDADataset: the {role} dataset {dataset_type} is empty: no image in {img_dir!r} '
+            f'(data_root={data_root!r}). Check data_root/data_prefix and the split folder.\n'
+            f'{hint}')
 
     def _check_classes(self) -> None:
         """Raise if source and target do not share the same classes in the same order."""

@@ -13,6 +13,7 @@ checkpoints its ``Runner`` writes hold objects the safe loader refuses:
 numbers; :func:`from_plain_data` rebuilds the original objects. Numpy scalars become Python numbers
 (``float(np.float64(x)) == x`` exactly), so they need no tag.
 """
+import os.path as osp
 import pickle
 from collections import OrderedDict
 from typing import Any, Callable, List, Optional
@@ -172,6 +173,62 @@ def weights_only_error_detail(error: BaseException) -> str:
     return detail[0] if detail else (lines[0] if lines else repr(error))
 
 
+#: Globals that checkpoints written by mmengine 0.10.7 without ``PlainDataCheckpointHook``
+#: reference: the message hub's HistoryBuffers (with ``builtins.getattr`` for their bound
+#: methods), numpy arrays/scalars and ordered dicts. Anything else is not checkpoint content.
+LEGACY_CHECKPOINT_GLOBALS = ('mmengine.', 'numpy.', 'builtins.getattr', 'collections.')
+
+
+def unsafe_globals(checkpoint: str) -> List[str]:
+    """List the Python globals a checkpoint references that safe loading refuses.
+
+    The pickle stream is scanned without executing it
+    (``torch.serialization.get_unsafe_globals_in_checkpoint``).
+
+    Args:
+        checkpoint (str): Path of the checkpoint.
+
+    Returns:
+        list[str]: Fully qualified names such as ``'posix.system'``; empty if the file cannot be
+        scanned.
+    """
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(checkpoint))
+    except Exception:  # not a torch zip file, unreadable, or an old torch
+        return []
+
+
+def plain_copy_path(checkpoint: str) -> str:
+    """The default output of the converter for ``checkpoint``: ``<name>_plain.pth`` beside it."""
+    root, ext = osp.splitext(checkpoint)
+    return f'{root}_plain{ext or ".pth"}'
+
+
+def describe_unsafe_checkpoint(checkpoint: str, detail: str) -> str:
+    """Say what a checkpoint refused by safe loading holds, and whether converting it is sane.
+
+    Args:
+        checkpoint (str): Path of the checkpoint.
+        detail (str): torch's line naming the refused object.
+
+    Returns:
+        str: The globals the file references and, for globals that no mmengine checkpoint
+        holds, a warning not to load it with ``--trust``.
+    """
+    found = unsafe_globals(checkpoint)
+    unexpected = [name for name in found if not name.startswith(LEGACY_CHECKPOINT_GLOBALS)]
+    listing = ', '.join(found) if found else 'could not be listed'
+    if unexpected:
+        return (f'{checkpoint} references Python globals that no training checkpoint holds: '
+                f'{", ".join(unexpected)} (all globals: {listing}; torch: {detail}). Loading it '
+                'fully would run them: it may be malicious. Do not convert it with --trust '
+                'unless you know exactly where it comes from and what it does.')
+    return (f'{checkpoint} references these Python globals, which torch.load(weights_only=True) '
+            f'refuses: {listing} (torch: {detail}). These are what mmengine writes without '
+            'PlainDataCheckpointHook (message-hub HistoryBuffers, numpy scalars): an older run '
+            'or another tool.')
+
+
 def weights_only_error_message(error: BaseException, checkpoint: Optional[str] = None) -> str:
     """Explain a ``weights_only`` unpickling error and point to the converter.
 
@@ -180,15 +237,19 @@ def weights_only_error_message(error: BaseException, checkpoint: Optional[str] =
         checkpoint (str, optional): The checkpoint being loaded, if known.
 
     Returns:
-        str: A message naming the refused object and the conversion command.
+        str: A message naming the globals the file references (flagging those that no
+        checkpoint holds) and the conversion command, which writes a new file.
     """
+    detail = weights_only_error_detail(error)
+    if checkpoint is not None and osp.isfile(checkpoint):
+        what = describe_unsafe_checkpoint(checkpoint, detail)
+    else:
+        what = f'{checkpoint or "The checkpoint"} is refused by safe loading: {detail}.'
     source = checkpoint or 'IN.pth'
-    target = checkpoint or 'OUT.pth'
-    return (f'Cannot load {checkpoint or "the checkpoint"} with torch.load(weights_only=True): '
-            f'{weights_only_error_detail(error)}\n'
-            'It holds Python objects (e.g. mmengine HistoryBuffers, numpy scalars), so it was '
-            'written without PlainDataCheckpointHook (an older run or another tool). Allow-listing '
-            'classes as torch suggests does not suffice (the buffers pickle bound methods). If you '
-            'trust the file, convert it once to plain data:\n'
-            f'    python tools/model_converters/plain_checkpoint.py {source} {target} --trust\n'
+    return (f'Cannot load {checkpoint or "the checkpoint"} with torch.load(weights_only=True).\n'
+            f'{what}\n'
+            'Allow-listing classes as torch suggests does not suffice (the buffers pickle bound '
+            'methods). If you trust the file, convert it once to a new plain-data file:\n'
+            f'    python tools/model_converters/plain_checkpoint.py {source} '
+            f'{plain_copy_path(source)} --trust\n'
             'Configs inheriting configs/_base_/default_runtime.py write plain checkpoints.')

@@ -97,4 +97,4 @@ def test_weights_only_error_is_recognised_and_explained():
     message = weights_only_error_message(info.value, 'work_dirs/x/iter_8.pth')
     assert 'Unsupported global' in message
     assert ('tools/model_converters/plain_checkpoint.py work_dirs/x/iter_8.pth '
-            'work_dirs/x/iter_8.pth --trust') in message
+            'work_dirs/x/iter_8_plain.pth --trust') in message  # a new file, never in place

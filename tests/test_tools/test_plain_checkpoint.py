@@ -1,4 +1,5 @@
 """tools/model_converters/plain_checkpoint.py, run in-process through runpy."""
+import os
 import pickle
 import runpy
 import sys
@@ -57,9 +58,36 @@ def test_converts_with_trust(monkeypatch, legacy, tmp_path, capsys):
     assert [p.name for p in out.parent.iterdir()] == ['out.pth']  # no temporary file left
 
 
-def test_converts_in_place(monkeypatch, legacy):
-    run_converter(monkeypatch, str(legacy), str(legacy), '--trust')
-    assert torch.load(legacy, weights_only=True)['meta']['iter'] == 8
+def test_refuses_to_overwrite_the_input(monkeypatch, legacy):
+    before = legacy.read_bytes()
+    with pytest.raises(SystemExit, match='writes a new file.*legacy_plain.pth'):
+        run_converter(monkeypatch, str(legacy), str(legacy), '--trust')
+    assert legacy.read_bytes() == before
+
+
+def test_lists_the_globals_of_the_file(monkeypatch, legacy, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        run_converter(monkeypatch, str(legacy), str(tmp_path / 'out.pth'))
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in str(info.value)
+    assert 'PlainDataCheckpointHook' in str(info.value)  # an old checkpoint, convertible
+
+
+class RunsACommand:
+    """What a malicious pickle holds: unpickling calls os.system."""
+
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_a_malicious_file_is_named_as_such(monkeypatch, tmp_path):
+    evil = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict=OrderedDict(w=torch.zeros(1)), payload=RunsACommand()), evil)
+    with pytest.raises(SystemExit) as info:
+        run_converter(monkeypatch, str(evil), str(tmp_path / 'out.pth'))
+    message = str(info.value)
+    assert 'posix.system' in message or 'nt.system' in message
+    assert 'may be malicious' in message and 'HistoryBuffer' not in message
+    assert not (tmp_path / 'out.pth').exists()
 
 
 def test_plain_checkpoint_needs_no_trust(monkeypatch, tmp_path):

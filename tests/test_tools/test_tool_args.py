@@ -37,8 +37,11 @@ def test_train_defaults(monkeypatch, config):
     assert cfg.work_dir == './work_dirs/my_config'
     assert cfg.launcher == 'none' and cfg.resume is False and cfg.load_from is None
     assert cfg.optim_wrapper.type == 'OptimWrapper'
-    assert [hook['type'] for hook in cfg.custom_hooks] == ['PlainDataCheckpointHook',
-                                                        'UDAVisualizationHook']
+    assert [hook['type'] for hook in cfg.custom_hooks] == [
+        'PlainDataCheckpointHook', 'ClassCheckHook', 'ResumeCheckHook', 'IterSyncBuffersHook',
+        'NonFiniteLossHook', 'UDAVisualizationHook'
+    ]
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     assert cfg.default_scope == 'mmseg'
 
 

@@ -114,6 +114,8 @@ def test_legacy_checkpoint_points_to_the_converter(trained):
     result = run_tool('tools/test.py', str(CONFIG), str(legacy), '--work-dir',
                       str(trained['root'] / 'legacy_test'), *trained['options'])
     assert result.returncode != 0
-    assert (f'tools/model_converters/plain_checkpoint.py {legacy} {legacy} --trust'
-            in result.stderr), result.stderr[-3000:]
+    command = (f'tools/model_converters/plain_checkpoint.py {legacy} '
+               f'{legacy.with_name("legacy_plain.pth")} --trust')  # a new file, not in place
+    assert command in result.stderr, result.stderr[-3000:]
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in result.stderr  # what it holds
     assert 'Traceback' not in result.stderr

@@ -143,6 +143,15 @@ def test_depth_path_learns_after_the_first_step(tmp_path):
     assert any(conv.weight.any() for conv in model.auxiliary.depth_fusion)
 
 
+def test_no_source_checkpoint_is_refused():
+    with pytest.raises(ValueError) as error:
+        build_model('CrossMatch')
+    message = str(error.value)
+    assert 'model.source_checkpoint is None' in message
+    assert 'tools/train.py configs/toy/source-only_mitb0-tiny_toy.py' in message
+    assert 'model.source_checkpoint=<work_dir>/iter_N.pth' in message
+
+
 def test_source_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='source_checkpoint .*missing.pth.*stage 1'):
         crossmatch_from(tmp_path / 'missing.pth')
@@ -227,7 +236,8 @@ def test_one_sided_consistency_teaches_the_main_stream_only():
 
 def test_train_step_trains_both_streams_with_one_backward():
     torch.manual_seed(0)
-    model = build_model('CrossMatch', pseudo_threshold=0.0, aux_pseudo_threshold=0.0)
+    model = build_model('CrossMatch', pseudo_threshold=0.0, aux_pseudo_threshold=0.0,
+                        random_source=True)
     aux_before = {k: v.clone() for k, v in model.auxiliary.named_parameters()}
     optim_wrapper = optim_wrapper_for(model)
     log_vars = model.train_step(dict(target=depth_batch()), optim_wrapper)
@@ -245,30 +255,31 @@ def test_train_step_trains_both_streams_with_one_backward():
 def test_ablation_switches():
     torch.manual_seed(0)
     rgb_only = build_model('CrossMatch', auxiliary=dict(type='RGBDAuxiliaryNetwork',
-                                                         depth_encoder=None))
+                                                         depth_encoder=None), random_source=True)
     assert rgb_only.auxiliary.depth_encoder is None
     log_vars = rgb_only.train_step(dict(target=make_batch(2, with_labels=False)),
                                    optim_wrapper_for(rgb_only))  # no depth needed
     assert 'tgt.loss_consistency' in log_vars
-    no_consistency = build_model('CrossMatch', consistency_weight=0.0)
+    no_consistency = build_model('CrossMatch', consistency_weight=0.0, random_source=True)
     log_vars = no_consistency.train_step(dict(target=depth_batch()),
                                          optim_wrapper_for(no_consistency))
     assert 'tgt.loss_consistency' not in log_vars
 
 
 def test_source_free_batches_only():
-    model = build_model('CrossMatch')
+    model = build_model('CrossMatch', random_source=True)
     with pytest.raises(ValueError, match='source-free'):
         model.train_step(dict(source=make_batch(), target=depth_batch()),
                          optim_wrapper_for(model))
     with pytest.raises(KeyError, match='LoadDepthFromFile'):
         model.train_step(dict(target=make_batch(with_labels=False)), optim_wrapper_for(model))
     with pytest.raises(KeyError, match='segmentor'):
-        build_model('CrossMatch', auxiliary=dict(type='RGBDAuxiliaryNetwork', segmentor={}))
+        build_model('CrossMatch', auxiliary=dict(type='RGBDAuxiliaryNetwork', segmentor={}),
+                    random_source=True)
 
 
 def test_inference_model_has_no_auxiliary_parameters():
-    model = build_model('CrossMatch').eval()
+    model = build_model('CrossMatch', random_source=True).eval()
     aux_ids = {id(p) for p in [*model.auxiliary.parameters(), *model.aux_teacher.parameters()]}
     assert not aux_ids & {id(p) for p in model.eval_module.parameters()}
     calls = []
@@ -286,7 +297,8 @@ def test_inference_model_has_no_auxiliary_parameters():
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU (gloo) path')
 def test_separate_ddp_wraps_both_trainable_streams(one_process_group):  # noqa: F811
     torch.manual_seed(0)
-    model = build_model('CrossMatch', pseudo_threshold=0.0, aux_pseudo_threshold=0.0)
+    model = build_model('CrossMatch', pseudo_threshold=0.0, aux_pseudo_threshold=0.0,
+                        random_source=True)
     wrapped = MMSeparateDistributedDataParallel(
         model, broadcast_buffers=False, find_unused_parameters=False, device_ids=None)
     assert isinstance(model.student, MMDistributedDataParallel)

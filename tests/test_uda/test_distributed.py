@@ -76,7 +76,8 @@ CONFIG = """
 _base_ = ['{repo}/configs/toy/daformer_mitb0-tiny_toy.py']
 custom_imports = dict(imports=['mmseg_diffuda', 'tests.test_uda.rank_state_hook'],
                       allow_failed_imports=False)
-custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='RankStateDumpHook')]
+custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='IterSyncBuffersHook'),
+                dict(type='RankStateDumpHook')]
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(source=dict(data_root='{data}/gta/'),
@@ -113,14 +114,22 @@ def test_two_cpu_processes_keep_students_and_teachers_identical(two_process_run)
     work_dir = two_process_run['work_dir']
     ranks = [torch.load(work_dir / f'rank{r}_state.pth', weights_only=True) for r in (0, 1)]
     assert ranks[0]['local_iter'] == ranks[1]['local_iter'] == 4
-    for part in ('student', 'teacher'):
+    for part in ('student', 'teacher', 'student_buffers', 'teacher_buffers'):
         assert ranks[0][part].keys() == ranks[1][part].keys()
         for name, value in ranks[0][part].items():
             assert torch.equal(value, ranks[1][part][name]), f'{part}.{name} differs'
+    # One model on every rank: the BatchNorm statistics (updated on each rank's own data, then
+    # averaged by IterSyncBuffersHook) are equal, so both ranks predict the same val logits.
+    running = [n for n in ranks[0]['student_buffers'] if n.endswith('running_mean')]
+    assert running and any(ranks[0]['student_buffers'][n].any() for n in running)
+    assert torch.equal(ranks[0]['val_logits'], ranks[1]['val_logits'])
     # The checkpoint written by rank 0 holds the same teacher, the iteration and no wrapper keys.
     state = torch.load(work_dir / 'iter_4.pth', weights_only=True)['state_dict']
     assert int(state['local_iter']) == 4
-    for name, value in ranks[1]['teacher'].items():
+    saved_buffers = {n: v for n, v in ranks[1]['teacher_buffers'].items()
+                     if f'teacher.{n}' in state}  # persistent ones (not the preprocessor's)
+    assert any(n.endswith('running_var') for n in saved_buffers)
+    for name, value in [*ranks[1]['teacher'].items(), *saved_buffers.items()]:
         assert torch.equal(state[f'teacher.{name}'], value), name
     # The processes saw different data, yet the teacher moved away from its t=0 copy.
     assert any(not torch.equal(ranks[0]['teacher'][n], ranks[0]['student'][n.split('.', 1)[1]])

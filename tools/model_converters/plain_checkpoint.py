@@ -12,27 +12,29 @@ when you state that you made the file yourself or trust its origin. It converts 
 checks that the copy loads safely and writes it; everything else in the project keeps safe
 loading on.
 
+The output must be a new file (the input is kept: if the conversion goes wrong, nothing is lost).
 Example::
 
     python tools/model_converters/plain_checkpoint.py \
-        work_dirs/old/iter_4000.pth work_dirs/old/iter_4000.pth --trust
+        work_dirs/old/iter_4000.pth work_dirs/old/iter_4000_plain.pth --trust
 """
 import argparse
-import os
+import io
 import os.path as osp
 import pickle
-import tempfile
 
 import torch
 
-from mmseg_diffuda.engine import find_non_plain, to_plain_data, weights_only_error_detail
+from mmseg_diffuda.engine import (atomic_write_bytes, find_non_plain, to_plain_data,
+                                  weights_only_error_detail)
+from mmseg_diffuda.engine.plain_data import describe_unsafe_checkpoint, plain_copy_path
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Convert a checkpoint to plain data (loadable with weights_only=True)')
     parser.add_argument('src', help='checkpoint to convert')
-    parser.add_argument('dst', help='output path (may equal src to convert in place)')
+    parser.add_argument('dst', help='output path, a new file (not SRC)')
     parser.add_argument(
         '--trust', action='store_true',
         help='load SRC with weights_only=False if safe loading fails. Unpickling can run '
@@ -47,30 +49,28 @@ def load_checkpoint(path: str, trust: bool) -> dict:
     except pickle.UnpicklingError as error:
         if not trust:
             raise SystemExit(
-                f'{path} holds Python objects that torch.load(weights_only=True) refuses:\n'
-                f'  {weights_only_error_detail(error)}\n'
+                f'{describe_unsafe_checkpoint(path, weights_only_error_detail(error))}\n'
                 'Loading it fully can execute code stored in the file. If you made the file or '
                 'trust its source, run again with --trust.') from error
     return torch.load(path, map_location='cpu', weights_only=False)
 
 
 def save_atomically(checkpoint: dict, path: str) -> None:
-    """Write ``checkpoint`` to a temporary file next to ``path``, then move it into place."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(suffix='.pth', dir=folder)
-    os.close(handle)
-    try:
-        torch.save(checkpoint, tmp_path)
-        torch.load(tmp_path, map_location='cpu', weights_only=True)
-        os.replace(tmp_path, path)
-    finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
+    """Serialise ``checkpoint``, check that it loads safely, then write it atomically."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    buffer.seek(0)
+    torch.load(buffer, map_location='cpu', weights_only=True)
+    atomic_write_bytes(buffer.getvalue(), path)
 
 
 def main() -> None:
     args = parse_args()
+    if osp.abspath(args.src) == osp.abspath(args.dst) or (
+            osp.exists(args.src) and osp.exists(args.dst) and osp.samefile(args.src, args.dst)):
+        raise SystemExit(
+            f'plain_checkpoint.py writes a new file and keeps {args.src}; give another output, '
+            f'e.g. {plain_copy_path(args.src)}.')
     checkpoint = to_plain_data(load_checkpoint(args.src, args.trust))
     leftovers = find_non_plain(checkpoint)
     if leftovers:

@@ -8,7 +8,10 @@ optim_wrapper = dict(
         custom_keys=dict(
             head=dict(lr_mult=10.0),  # decoder learns 10x faster (6e-4): it starts from scratch
             pos_block=dict(decay_mult=0.0),  # no weight decay on MiT positional convs ...
-            norm=dict(decay_mult=0.0))))  # ... and on normalisation layers
+            norm=dict(decay_mult=0.0),  # ... and on normalisation layers,
+            # including MiT's stage-end LayerNorms, which mmseg 1.x names backbone.layers.<i>.2
+            # (DAFormer's MiT: norm1..norm4, matched by 'norm')
+            **{f'backbone.layers.{i}.2.': dict(decay_mult=0.0) for i in range(4)})))
 
 # Linear warm-up over 1500 iterations from 6e-11 to 6e-5, then polynomial (power 1) decay to 0.
 # mmcv 1.x (the official code) multiplies the warm-up factor into a poly decay that starts at
@@ -21,6 +24,6 @@ param_scheduler = [
 ]
 
 # 40k iterations at batch size 2 on one GPU, validation every 4000 iterations (DAFormer).
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

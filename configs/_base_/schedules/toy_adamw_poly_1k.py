@@ -9,13 +9,16 @@ optim_wrapper = dict(
         custom_keys=dict(
             head=dict(lr_mult=10.0),
             pos_block=dict(decay_mult=0.0),
-            norm=dict(decay_mult=0.0))))
+            norm=dict(decay_mult=0.0),
+            # including MiT's stage-end LayerNorms, which mmseg 1.x names backbone.layers.<i>.2
+            # (DAFormer's MiT: norm1..norm4, matched by 'norm')
+            **{f'backbone.layers.{i}.2.': dict(decay_mult=0.0) for i in range(4)})))
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=50),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=1000),
 ]
 
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=250)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=1000, val_interval=250)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

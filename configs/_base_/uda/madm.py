@@ -50,6 +50,6 @@ param_scheduler = [
 ]
 # 10k iterations (train.max_iter), batch 2 (1 source + 1 target per GPU on 2 GPUs), evaluation
 # every 1000 iterations (checkpointer.period; the configs also checkpoint every 1000).
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=10000, val_interval=1000)
+train_cfg = dict(type='ExactResumeIterBasedTrainLoop', max_iters=10000, val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -45,9 +45,11 @@ class UDASegmentor(BaseSegmentor):
     parameters (here only ``student``) in DDP. Every student pass that feeds a loss is one call
     of ``self.student(...)`` followed by one backward; passes without gradients use the
     unwrapped :attr:`student_module`. The teacher holds no trainable parameter, so it is not
-    wrapped; its parameters stay identical across processes because the students' do (its
-    BatchNorm running statistics, like the student's with ``broadcast_buffers=False``, are
-    per process; checkpoints hold rank 0's).
+    wrapped; its parameters stay identical across processes because the students' do. The
+    BatchNorm running statistics of student and teacher (updated on each process's own data with
+    ``broadcast_buffers=False``) are averaged over the processes after every iteration by
+    :class:`~mmseg_diffuda.engine.IterSyncBuffersHook` (``default_runtime.py``), so every rank
+    evaluates the same model and checkpoints hold it.
 
     Resuming restores student, teacher and the iteration counter ``local_iter`` (a buffer in
     the checkpoint), so the EMA warm-up continues where it stopped. Checkpoint keys never

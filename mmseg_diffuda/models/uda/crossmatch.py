@@ -229,8 +229,9 @@ class CrossMatch(DACS):
             ``dict(alpha=0.999)`` (DAFormer).
         evaluate_teacher (bool): Evaluate the main teacher instead of the student.
             Defaults to False.
-        source_checkpoint (str, optional): Stage-1 checkpoint loaded by :meth:`init_weights`;
-            None keeps the segmentor's own initialisation (unit tests). Defaults to None.
+        source_checkpoint (str, optional): Stage-1 checkpoint loaded by :meth:`init_weights`.
+            Required: source-free adaptation of an untrained model is meaningless, so
+            :meth:`init_weights` refuses None unless ``random_source=True``. Defaults to None.
         auxiliary (ConfigType): Auxiliary network config without ``segmentor`` (the student's
             config is used). Defaults to ``dict(type='RGBDAuxiliaryNetwork')``.
         pseudo_threshold (float): Main-teacher confidence threshold. Defaults to 0.9.
@@ -244,6 +245,9 @@ class CrossMatch(DACS):
             teaching the main one only (False). Defaults to True.
         strong_aug (ConfigType): Strong augmentation of both streams' inputs. Defaults to
             ``dict(type='StrongAugmentation')``.
+        random_source (bool): Adapt the segmentor's own (random or ``init_cfg``)
+            initialisation when ``source_checkpoint`` is None: for unit tests and architecture
+            checks only. Defaults to False.
         pretrained (str, optional): Must be None (mmseg's API sets it); see
             :class:`UDASegmentor`.
         train_cfg (OptConfigType): Must be None or empty (mmseg's API sets it).
@@ -265,6 +269,7 @@ class CrossMatch(DACS):
                  consistency_weight: float = 1.0,
                  symmetric_consistency: bool = True,
                  strong_aug: ConfigType = dict(type='StrongAugmentation'),
+                 random_source: bool = False,
                  pretrained: Optional[str] = None,
                  train_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -288,6 +293,7 @@ class CrossMatch(DACS):
             raise KeyError('CrossMatch: auxiliary must not set "segmentor": the auxiliary '
                            'network copies the student\'s architecture (model.segmentor).')
         self.source_checkpoint = source_checkpoint
+        self.random_source = random_source
         self.auxiliary = MODELS.build(dict(auxiliary, segmentor=segmentor))
         if not isinstance(self.auxiliary, RGBDAuxiliaryNetwork):
             raise TypeError('CrossMatch: auxiliary must build an RGBDAuxiliaryNetwork, got '
@@ -308,7 +314,15 @@ class CrossMatch(DACS):
         """Initialise, then load the source model into all four networks (if configured)."""
         super().init_weights()
         if self.source_checkpoint is None:
-            return
+            if self.random_source:
+                return
+            raise ValueError(
+                'CrossMatch: model.source_checkpoint is None, so the adaptation would start from '
+                'an untrained model (source-free adaptation needs the source model). Train the '
+                'source model first (stage 1), e.g. `python tools/train.py '
+                'configs/toy/source-only_mitb0-tiny_toy.py` (or configs/crossmatch/source-only_*'
+                '.py on real data), then pass its checkpoint with --cfg-options '
+                'model.source_checkpoint=<work_dir>/iter_N.pth.')
         state = load_source_state_dict(self.source_checkpoint,
                                        self.student_module.decode_head.num_classes)
         for name, module in (('student', self.student_module),
