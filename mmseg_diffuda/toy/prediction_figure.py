@@ -21,11 +21,13 @@ def load_val_samples(cfg: Config, indices: Sequence[int]) -> List[Dict]:
         list[dict]: ``img`` (H, W, 3 BGR uint8), ``gt_seg_map`` (H, W), ``img_path``.
     """
     import mmseg_diffuda  # noqa: F401  (registers the datasets and transforms)
+    from mmengine.registry import DefaultScope
     from mmseg.registry import DATASETS
     dataset_cfg = cfg.test_dataloader.dataset.copy()
     dataset_cfg['pipeline'] = [t for t in dataset_cfg['pipeline'] if t['type'] != 'PackSegInputs']
-    dataset = DATASETS.build(dataset_cfg)
-    return [dataset[i] for i in indices if i < len(dataset)]
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        dataset = DATASETS.build(dataset_cfg)
+        return [dataset[i] for i in indices if i < len(dataset)]
 
 
 def colourise(label: np.ndarray, palette: Sequence[Sequence[int]],

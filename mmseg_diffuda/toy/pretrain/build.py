@@ -26,7 +26,7 @@ def _build_mit(folder: str, recipe: Dict, corpus: Corpus, progress: bool, **_) -
     from .mit import pretrain_mit, save_mit_checkpoint
     s = recipe['schedule']
     backbone = pretrain_mit(corpus, recipe['arch'], s['steps'], s['batch_size'], s['lr'],
-                            s['crop'], s['seed'], progress)
+                            s['crop'], s['seed'], s['colour_jitter'], s['grey_prob'], progress)
     save_mit_checkpoint(backbone, osp.join(folder, MIT_FILE), dict(recipe=recipe))
 
 

@@ -28,7 +28,8 @@ FOLDERS = {'mit': 'mit-tiny', 'sd': 'sd-tiny-v1', 'sd2': 'sd-tiny-v2', 'clip': '
 #: thread: VAE 0.15 s (batch 16), UNet 0.10 s, MiT 0.05 s, CLIP 0.16 s (docs/toy_data.md).
 DEFAULT_SCHEDULES: Dict[str, Dict] = dict(
     corpus=dict(per_style=300, seed=0, height=96, width=192),  # 11 styles: 3300 images
-    mit=dict(steps=6000, batch_size=32, lr=2e-3, crop=(64, 128), seed=0),
+    mit=dict(steps=6000, batch_size=32, lr=2e-3, crop=(64, 128), seed=0,
+             colour_jitter=0.4, grey_prob=0.2),  # class tags only, DeiT-like colour jitter
     sd=dict(vae_steps=1200, vae_batch_size=16, vae_lr=2e-3, kl_weight=1e-4, crop=(64, 128),
             unet_steps=2500, unet_batch_size=32, unet_lr=2e-3, latent_crop=(8, 16), seed=0),
     clip=dict(steps=2000, batch_size=64, lr=1e-3, crop=(64, 128), seed=0),
