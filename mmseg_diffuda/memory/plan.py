@@ -226,6 +226,29 @@ def _set_crop(model_cfg: dict, crop: Tuple[int, int]) -> None:
         backbone['input_size'] = None  # keep the crop (SD configs resize every input to 512)
 
 
+def build_training(model_cfg: dict, optim_cfg: dict,
+                   amp: bool) -> Tuple[nn.Module, OptimWrapper]:
+    """Build the model (train mode) and its optimiser wrapper as the plan runs them.
+
+    Args:
+        model_cfg (dict): Model config (from :func:`prepare_config`).
+        optim_cfg (dict): Optimiser wrapper config (from :func:`prepare_config`).
+        amp (bool): Run every wrapper's ``optim_context`` under autocast.
+
+    Returns:
+        tuple[nn.Module, OptimWrapper]: The model and the wrapper.
+    """
+    from mmseg.registry import MODELS
+
+    import mmseg_diffuda  # noqa: F401  (registers the project's modules)
+    init_default_scope('mmseg')
+    model = MODELS.build(ConfigDict(model_cfg))
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, ConfigDict(optim_cfg))
+    _wrap_optim_context(optim_wrapper, amp)
+    return model, optim_wrapper
+
+
 def plan_train_step(cfg: Config,
                     levers: Sequence[str] = (),
                     batch_size: Optional[int] = None,
@@ -247,12 +270,7 @@ def plan_train_step(cfg: Config,
     """
     import time
 
-    from mmseg.registry import MODELS
-
-    import mmseg_diffuda  # noqa: F401  (registers the project's modules)
-
     start = time.perf_counter()
-    init_default_scope('mmseg')
     batch_size = train_batch_size(cfg) if batch_size is None else batch_size
     model_cfg, optim_cfg, amp = prepare_config(cfg, levers, crop)
     crop = tuple(crop) if crop is not None else train_crop(cfg)
@@ -261,10 +279,7 @@ def plan_train_step(cfg: Config,
     mode = PlanFakeTensorMode()
     with mode, fake_deepcopy():
         # No init_weights(): fake weights have no values to initialise (see fake_mode.py).
-        model = MODELS.build(ConfigDict(model_cfg))
-        model.train()
-        optim_wrapper = build_optim_wrapper(model, ConfigDict(optim_cfg))
-        _wrap_optim_context(optim_wrapper, amp)
+        model, optim_wrapper = build_training(model_cfg, optim_cfg, amp)
         mode.num_classes = _num_classes(model)
         batch = synthetic_uda_batch(batch_size, crop, mode.num_classes)
         _fill_static_figures(plan, model)
