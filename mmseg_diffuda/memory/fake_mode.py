@@ -127,7 +127,9 @@ def _placeholder_scalar(dtype: torch.dtype) -> Any:
 
 @contextmanager
 def fake_deepcopy() -> Iterator[None]:
-    """Let ``copy.deepcopy`` copy fake tensors (the EMA teacher is a deep copy of the student).
+    """Let ``copy.deepcopy`` and ``Module.to(dtype)`` handle fake tensors.
+
+    The EMA teacher is a deep copy of the student; frozen parts are cast with ``Module.to``.
 
     ``Tensor.__deepcopy__`` copies a fake tensor's storage, which torch 2.14 refuses
     (``Attempted to set the storage of a tensor on device "meta" to a storage on different
@@ -147,9 +149,24 @@ def fake_deepcopy() -> Iterator[None]:
 
     previous = FakeTensor.__dict__.get('__deepcopy__')
     FakeTensor.__deepcopy__ = deepcopy
+    swap_tensors = torch.utils.swap_tensors
+
+    def swap_or_set_data(first: torch.Tensor, second: torch.Tensor) -> None:
+        # ``Module.to(dtype)`` swaps fake parameters, which torch refuses for tensors with a
+        # weak reference (``Cannot swap t1 because it has weakref associated with it``; fake
+        # tensors have them): give the parameter the converted data instead.
+        try:
+            swap_tensors(first, second)
+        except RuntimeError:
+            if not (isinstance(first, FakeTensor) and isinstance(second, FakeTensor)):
+                raise
+            first.data = second.data
+
+    torch.utils.swap_tensors = swap_or_set_data
     try:
         yield
     finally:
+        torch.utils.swap_tensors = swap_tensors
         if previous is None:
             del FakeTensor.__deepcopy__
         else:

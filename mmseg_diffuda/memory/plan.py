@@ -65,6 +65,8 @@ class MemoryPlan:
         activation_peak_bytes (int): Activations + backward temporaries at the peak.
         step_growth_bytes (int): Peak minus what the steady-state iteration starts with (the
             figure the CPU validation compares with measured resident-memory growth).
+        peak_modules (list[str]): The innermost modules running at the peak (MemTracker names).
+        peak_in_backward (bool): Whether the peak is in a backward pass.
         seconds (float): Wall time of planning (build + two fake iterations).
     """
     config: str
@@ -81,6 +83,8 @@ class MemoryPlan:
     peak_breakdown: Dict[str, int] = field(default_factory=dict)
     activation_peak_bytes: int = 0
     step_growth_bytes: int = 0
+    peak_modules: List[str] = field(default_factory=list)
+    peak_in_backward: bool = False
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -308,6 +312,10 @@ def plan_train_step(cfg: Config,
     plan.peak_breakdown = {key: value for key, value in peak.items() if key != 'total'}
     plan.activation_peak_bytes = peak['activations'] + peak['backward_temporaries']
     plan.step_growth_bytes = peak['total'] - start_of_steady
+    running = tracker.peak_modules
+    plan.peak_modules = [name for name in running
+                         if not any(other.startswith(name + '.') for other in running)]
+    plan.peak_in_backward = tracker.peak_in_backward
     plan.seconds = time.perf_counter() - start
     return plan
 

@@ -28,6 +28,10 @@ class FrozenAwareMemTracker(MemTracker):
     module's statistics afresh instead; the global accounting of tensors is unchanged.
     """
 
+    #: Modules running when the peak was reached, and whether it was in a backward pass.
+    peak_modules: list = []
+    peak_in_backward: bool = False
+
     def _update_peak_stats(self, peak_state: Any) -> None:
         # The plan reads the global peak only. MemTracker also refreshes the peak of every
         # module still running after each operator, a loop over all modules per operator
@@ -36,6 +40,8 @@ class FrozenAwareMemTracker(MemTracker):
             if self._peak_mem.get(device, 0) < snapshot[_TOTAL_KEY]:
                 self._peak_mem[device] = snapshot[_TOTAL_KEY]
                 self._peak_mem_snap[device] = dict(snapshot)
+                self.peak_modules = sorted(self._mod_tracker.parents)
+                self.peak_in_backward = self._mod_tracker.is_bw
 
     def _pre_fw_hook(self, module: nn.Module, inputs: Any) -> None:
         if module in self.memory_tracking and not self._mod_tracker.is_bw:
