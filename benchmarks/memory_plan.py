@@ -22,23 +22,39 @@ sys.path.insert(0, ROOT)
 
 from mmseg_diffuda.memory import LEVERS, plan_train_step  # noqa: E402
 from mmseg_diffuda.memory.plan import load_plan_config  # noqa: E402
-from mmseg_diffuda.memory.report import plan_row, TABLE_HEADER  # noqa: E402
+from mmseg_diffuda.memory.report import (FULL_SIZE_TABLE, TABLE_HEADER,  # noqa: E402
+                                         plan_row)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='?', help='config file (omit with --table)')
     parser.add_argument('--lever', nargs='*', default=[], choices=sorted(LEVERS),
                         help='memory levers to switch on')
     parser.add_argument('--batch-size', type=int, help='default: train_dataloader.batch_size')
     parser.add_argument('--crop', type=int, nargs=2, metavar=('H', 'W'),
                         help='default: the data preprocessor\'s size')
     parser.add_argument('--json', action='store_true', help='print the plan as JSON')
+    parser.add_argument('--table', action='store_true',
+                        help='plan every full-size config with its levers (docs/benchmarks.md)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.table:
+        print(TABLE_HEADER, flush=True)
+        for config, levers, batch_size in FULL_SIZE_TABLE:
+            try:
+                plan = plan_train_step(load_plan_config(osp.join(ROOT, config)), levers,
+                                       batch_size=batch_size, config_name=config)
+            except Exception as error:  # keep planning the other rows; report this one
+                print(f'| {config} | {", ".join(levers)} | failed: {error!r} |', flush=True)
+                continue
+            print(plan_row(plan), flush=True)
+        return
+    if args.config is None:
+        sys.exit('give a CONFIG or --table')
     cfg = load_plan_config(args.config)
     plan = plan_train_step(cfg, args.lever, batch_size=args.batch_size, crop=args.crop,
                            config_name=osp.relpath(osp.abspath(args.config), ROOT))

@@ -1,5 +1,34 @@
-"""Markdown rows of memory plans (docs/benchmarks.md)."""
+"""Markdown rows of memory plans and the table of every full-size config (docs/benchmarks.md)."""
+from typing import List, Optional, Tuple
+
 from .plan import GIB, MemoryPlan
+
+MADM = 'configs/madm/madm_sd14_cityscapes2deliver-depth-512x512.py'
+#: (config, levers, batch size or None for the config's) of the table in docs/benchmarks.md.
+FULL_SIZE_TABLE: List[Tuple[str, Tuple[str, ...], Optional[int]]] = [
+    ('configs/daformer/daformer_mitb5_gta2cs-512x512.py', (), None),
+    ('configs/daformer/daformer_mitb5_gta2cs-512x512.py', ('amp', ), None),
+    ('configs/daformer/daformer_mitb5_gta2cs-512x512.py', ('amp', 'grad_ckpt'), None),
+    ('configs/daformer/daformer_mitb5_gta2cs-512x512.py', ('amp', 'fused_adamw'), None),
+    ('configs/mic/mic_daformer_mitb5_gta2cs-512x512.py', (), None),
+    ('configs/mic/mic_daformer_mitb5_gta2cs-512x512.py', ('amp', 'grad_ckpt'), None),
+    ('configs/lc_msm/lcmsm_daformer_mitb5_gta2cs-512x512.py', (), None),
+    ('configs/lc_msm/lcmsm_daformer_mitb5_gta2cs-512x512.py', ('amp', 'grad_ckpt'), None),
+    ('configs/diff/diff_sd21_daformer_gta2cs-dg-512x512.py', (), None),
+    ('configs/diff/diff_sd21_daformer_gta2cs-dg-512x512.py', ('amp', 'frozen_half'), None),
+    ('configs/iccld/iccld_sd15_gta2cs-512x512.py', (), None),
+    ('configs/iccld/iccld_sd15_gta2cs-512x512.py', ('grad_ckpt', ), None),
+    ('configs/iccld/iccld_sd15_gta2cs-512x512.py', ('grad_ckpt', 'frozen_half'), None),
+    (MADM, (), None),
+    (MADM, ('grad_ckpt', ), None),
+    (MADM, ('frozen_half', ), None),
+    (MADM, ('no_s0', ), None),
+    (MADM, ('fused_adamw', ), None),
+    (MADM, ('grad_ckpt', 'frozen_half', 'no_s0'), None),
+    (MADM, (), 1),
+    (MADM.replace('.py', '_24gb.py'), (), None),
+    (MADM.replace('.py', '_24gb.py'), ('no_s0', ), None),
+]
 
 #: Header of the plan table.
 TABLE_HEADER = (
