@@ -216,6 +216,12 @@ def prepare_config(cfg: Config,
     model_cfg, optim_cfg, autocast = apply_levers(model_cfg, optim_cfg, levers)
     if crop is not None:
         _set_crop(model_cfg, tuple(crop))
+    backbone = model_cfg.get('segmentor', model_cfg).get('backbone', {})
+    if backbone.get('autocast_dtype') == 'float16':
+        # A backbone's own float16 autocast (DIFF) inside the step's bfloat16 CPU autocast
+        # fails on CPU (``Unexpected floating ScalarType in at::autocast::prioritize``):
+        # plan it as bfloat16, the same 2 bytes.
+        backbone['autocast_dtype'] = 'bfloat16'
     optim_cfg, amp = optimizer_settings(optim_cfg, autocast)
     return model_cfg, optim_cfg, amp
 
