@@ -42,6 +42,15 @@ def grad_ckpt(model_cfg: dict, optim_cfg: dict) -> bool:
     return False
 
 
+def head_ckpt(model_cfg: dict, optim_cfg: dict) -> bool:
+    """Gradient checkpointing of the DAFormer head's embedding + fusion (``with_cp``)."""
+    head = _student(model_cfg)['decode_head']
+    if head['type'] not in ('DAFormerHead', 'LanguageConditionedHead'):
+        raise ValueError(f'lever head_ckpt: the {head["type"]} head has no with_cp switch.')
+    head['with_cp'] = True
+    return False
+
+
 def amp(model_cfg: dict, optim_cfg: dict) -> bool:
     """Mixed precision of the whole step (``AmpOptimWrapper``; DIFF's frozen passes too)."""
     backbone = _backbone(model_cfg)
@@ -104,7 +113,7 @@ def fused_adamw(model_cfg: dict, optim_cfg: dict) -> bool:
 
 #: Lever name -> config edit.
 LEVERS: Dict[str, Callable[[dict, dict], bool]] = dict(
-    grad_ckpt=grad_ckpt, amp=amp, frozen_half=frozen_half, no_s0=no_s0, fused_adamw=fused_adamw)
+    grad_ckpt=grad_ckpt, head_ckpt=head_ckpt, amp=amp, frozen_half=frozen_half, no_s0=no_s0, fused_adamw=fused_adamw)
 
 
 def apply_levers(model_cfg: dict, optim_cfg: dict,

@@ -25,6 +25,7 @@ FULL_SIZE_TABLE: List[Tuple[str, Tuple[str, ...], Optional[int]]] = [
     (MADM, ('no_s0', ), None),
     (MADM, ('fused_adamw', ), None),
     (MADM, ('grad_ckpt', 'frozen_half', 'no_s0'), None),
+    (MADM, ('grad_ckpt', 'head_ckpt', 'frozen_half'), None),
     (MADM, (), 1),
     (MADM.replace('.py', '_24gb.py'), (), None),
     (MADM.replace('.py', '_24gb.py'), ('no_s0', ), None),
