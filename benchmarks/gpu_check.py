@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -77,25 +77,32 @@ def to_gpu_amp(optim_cfg: dict) -> dict:
     return optim_cfg
 
 
-def planned_peak(config: str, levers: Sequence[str], crop: Sequence[int]) -> int:
-    """The plan's peak for the same settings, from ``memory_plan.py`` in its own process.
+def start_plan(config: str, levers: Sequence[str], crop: Sequence[int]) -> subprocess.Popen:
+    """Start ``memory_plan.py`` for the same settings in its own process.
 
-    Real training after fake-tensor planning in one process crashed the autograd engine
-    (segmentation fault in the first real backward of the tiny MADM config), so the plan runs
-    apart.
+    Plans run on CPU while the GPU trains, all started at once, so they do not count against the
+    GPU check's time. (They also must not share a process with real training: after fake-tensor
+    planning, the first real backward of the tiny MADM config crashed the autograd engine.)
     """
     cmd = [sys.executable, osp.join(ROOT, 'benchmarks/memory_plan.py'), config, '--json',
            '--crop', *map(str, crop)]
     if levers:
         cmd += ['--lever', *levers]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+
+
+def planned_peak(proc: subprocess.Popen) -> int:
+    """Wait for a plan started by :func:`start_plan`; return its peak in bytes."""
+    out, err = proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f'memory plan failed: {proc.stderr[-1000:]}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])['peak_bytes']
+        raise RuntimeError(f'memory plan failed: {err[-1000:]}')
+    return json.loads(out.strip().splitlines()[-1])['peak_bytes']
 
 
-def check(config: str, iters: int, crop: Sequence[int], device: str) -> str:
-    """Train ``iters`` + 1 iterations of ``config``; return its table row."""
+def settings(config: str, crop: Optional[Sequence[int]],
+             device: str) -> Tuple[object, Tuple[str, ...], Tuple[int, int]]:
+    """The config, the levers of its real formats and its crop."""
     cfg = load_plan_config(osp.join(ROOT, config))
     levers = real_format_levers(cfg)
     if device == 'cpu':
@@ -103,15 +110,22 @@ def check(config: str, iters: int, crop: Sequence[int], device: str) -> str:
         # autocast on CPU (the tiny MADM config's CPU bf16 backward crashed at a 64x64 crop and
         # gave non-finite losses at 128x128 on this stack).
         levers = ()
-    crop = tuple(crop) if crop else train_crop(cfg)
-    plan_bytes = planned_peak(config, levers, crop)
-    model_cfg, optim_cfg, amp = prepare_config(cfg, levers, crop)
+    return cfg, levers, tuple(crop) if crop else train_crop(cfg)
+
+
+def check(config: str, iters: int, crop: Optional[Sequence[int]], device: str,
+          plan: subprocess.Popen) -> str:
+    """Train ``iters`` + 1 iterations of ``config``; return its table row."""
+    cfg, levers, crop = settings(config, crop, device)
+    model_cfg, optim_cfg, amp = prepare_config(cfg, levers, crop, cpu=device == 'cpu')
     torch.manual_seed(0)
     if device == 'cuda':
         from mmengine.optim import build_optim_wrapper
-        model, _ = build_training(model_cfg, dict(type='OptimWrapper',
-                                                  optimizer=dict(type='SGD', lr=0.0)), False)
-        model = model.cuda()
+        from mmengine.registry import init_default_scope
+        from mmseg.registry import MODELS
+        init_default_scope('mmseg')
+        model = MODELS.build(model_cfg).cuda()
+        model.train()
         optim_wrapper = build_optim_wrapper(model, to_gpu_amp(optim_cfg) if amp else optim_cfg)
         torch.cuda.reset_peak_memory_stats()
     else:
@@ -132,8 +146,9 @@ def check(config: str, iters: int, crop: Sequence[int], device: str) -> str:
                       if 'loss' in key)
     measured = (f'{torch.cuda.max_memory_allocated() / GIB:.2f}' if device == 'cuda' else
                 'n/a (CPU)')
+    del model, optim_wrapper
     return (f'| {config} | {", ".join(levers) or "-"} | {"x".join(map(str, crop))} | '
-            f'{statistics.median(times):.2f} | {measured} | {plan_bytes / GIB:.2f} | '
+            f'{statistics.median(times):.2f} | {measured} | {planned_peak(plan) / GIB:.2f} | '
             f'{"yes" if finite else "NO"} |')
 
 
@@ -149,10 +164,14 @@ def main() -> None:
     print('| config | levers | crop | s / iteration | max_memory_allocated (GiB) '
           '| plan peak (GiB) | losses finite |')
     print('|---|---|---|---|---|---|---|', flush=True)
+    plans = {}
+    for config in configs:
+        _, levers, config_crop = settings(config, crop, device)
+        plans[config] = start_plan(config, levers, config_crop)
     failed = False
     for config in configs:
         try:
-            print(check(config, iters, crop, device), flush=True)
+            print(check(config, iters, crop, device, plans[config]), flush=True)
         except Exception as error:  # report and go on with the next config
             failed = True
             print(f'| {config} | failed: {error!r} |', flush=True)

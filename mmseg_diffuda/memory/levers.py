@@ -113,7 +113,8 @@ def fused_adamw(model_cfg: dict, optim_cfg: dict) -> bool:
 
 #: Lever name -> config edit.
 LEVERS: Dict[str, Callable[[dict, dict], bool]] = dict(
-    grad_ckpt=grad_ckpt, head_ckpt=head_ckpt, amp=amp, frozen_half=frozen_half, no_s0=no_s0, fused_adamw=fused_adamw)
+    grad_ckpt=grad_ckpt, head_ckpt=head_ckpt, amp=amp, frozen_half=frozen_half, no_s0=no_s0,
+    fused_adamw=fused_adamw)
 
 
 def apply_levers(model_cfg: dict, optim_cfg: dict,

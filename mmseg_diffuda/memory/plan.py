@@ -5,8 +5,9 @@ with its student, EMA teacher and frozen parts), its optimiser through mmengine'
 ``build_optim_wrapper``, and runs the method's own ``train_step`` twice on a synthetic batch at
 the config's crop and per-GPU batch, all inside :class:`~.fake_mode.PlanFakeTensorMode`: no
 weight, activation or optimiser state is allocated and nothing is computed, so a full-size SD
-model plans in seconds on any machine. ``torch.distributed._tools.mem_tracker.MemTracker``
-(:class:`~.tracker.FrozenAwareMemTracker`) follows every tensor the iteration creates and frees, and sorts them into parameters, buffers,
+model plans in seconds to minutes on any machine.
+``torch.distributed._tools.mem_tracker.MemTracker`` (:class:`~.tracker.FrozenAwareMemTracker`)
+follows every tensor the iteration creates and frees, and sorts them into parameters, buffers,
 gradients, activations (forward), temporaries (backward) and optimiser state; its peak snapshot
 is the plan. The second iteration is the steady state (the AdamW moments exist from the first
 step on), so the peak over both is the peak of every later iteration.
@@ -199,13 +200,16 @@ def _num_classes(model: nn.Module) -> int:
 
 def prepare_config(cfg: Config,
                    levers: Sequence[str] = (),
-                   crop: Optional[Tuple[int, int]] = None) -> Tuple[dict, dict, bool]:
+                   crop: Optional[Tuple[int, int]] = None,
+                   cpu: bool = True) -> Tuple[dict, dict, bool]:
     """Model and optimiser configs of the plan: random weights, the levers, the crop.
 
     Args:
         cfg (Config): The training config.
         levers (Sequence[str]): Lever names (see :data:`~.levers.LEVERS`).
         crop (tuple[int, int], optional): Training crop; None: the config's.
+        cpu (bool): Run on CPU (plans, CPU validation): a backbone's own float16 autocast
+            becomes bfloat16. Defaults to True.
 
     Returns:
         tuple[dict, dict, bool]: Model config, optimiser wrapper config, autocast.
@@ -217,7 +221,7 @@ def prepare_config(cfg: Config,
     if crop is not None:
         _set_crop(model_cfg, tuple(crop))
     backbone = model_cfg.get('segmentor', model_cfg).get('backbone', {})
-    if backbone.get('autocast_dtype') == 'float16':
+    if cpu and backbone.get('autocast_dtype') == 'float16':
         # A backbone's own float16 autocast (DIFF) inside the step's bfloat16 CPU autocast
         # fails on CPU (``Unexpected floating ScalarType in at::autocast::prioritize``):
         # plan it as bfloat16, the same 2 bytes.
@@ -303,7 +307,8 @@ def plan_train_step(cfg: Config,
         handle = register_optimizer_step_pre_hook(record_gradients)
         try:
             with tracker:
-                model.train_step(batch, optim_wrapper)  # first iteration: creates the optimiser state
+                # First iteration: creates the optimiser state.
+                model.train_step(batch, optim_wrapper)
                 tracker.reset_mod_stats()
                 start_of_steady = _total(tracker.get_tracker_snapshot())['total']
                 model.train_step(batch, optim_wrapper)
