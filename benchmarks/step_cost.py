@@ -45,24 +45,8 @@ def parse_args() -> argparse.Namespace:
 
 def synthetic_batch(batch_size: int, crop: int, num_classes: int) -> dict:
     """A UDA batch of random images and blocky labels (as pseudo_collate returns it)."""
-    import torch
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-
-    def domain(labelled: bool) -> dict:
-        inputs, samples = [], []
-        for _ in range(batch_size):
-            inputs.append(torch.randint(0, 256, (3, crop, crop), dtype=torch.uint8))
-            label = torch.randint(0, num_classes, (1, crop // 16, crop // 16))
-            label = label.repeat_interleave(16, 1).repeat_interleave(16, 2)
-            sample = SegDataSample(metainfo=dict(img_shape=(crop, crop), ori_shape=(crop, crop),
-                                                 pad_shape=(crop, crop)))
-            if labelled:
-                sample.gt_sem_seg = PixelData(data=label)
-            samples.append(sample)
-        return dict(inputs=inputs, data_samples=samples)
-
-    return dict(source=domain(True), target=domain(False))
+    from mmseg_diffuda.memory import synthetic_uda_batch
+    return synthetic_uda_batch(batch_size, (crop, crop), num_classes)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 
 class LinearEmbedding(nn.Module):
@@ -128,6 +129,11 @@ class DAFormerHead(BaseDecodeHead):
             selected level. Defaults to 256.
         fusion_cfg (dict, optional): Fusion module config; None selects DAFormer's separable
             ASPP fusion above.
+        with_cp (bool): Gradient checkpointing of the embedding + fusion (a memory lever: the
+            fused maps at the first level's resolution are recomputed in the backward instead of
+            kept; with MADM's stride-1 ``s0`` level they hold most of the activations). The
+            recomputation updates BatchNorm running statistics a second time (as ``with_cp`` of
+            mmcv/mmseg backbones does). Defaults to False.
         **kwargs: ``BaseDecodeHead`` arguments (``in_channels`` list, ``in_index`` list,
             ``channels``, ``num_classes``, ...); ``input_transform`` is always
             ``'multiple_select'``.
@@ -136,8 +142,10 @@ class DAFormerHead(BaseDecodeHead):
     def __init__(self,
                  embed_dims: Union[int, Sequence[int]] = 256,
                  fusion_cfg: OptConfigType = None,
+                 with_cp: bool = False,
                  **kwargs) -> None:
         super().__init__(input_transform='multiple_select', **kwargs)
+        self.with_cp = with_cp
         embed_dims = self._per_level(embed_dims)
         self.embed_layers = nn.ModuleDict({
             str(index): LinearEmbedding(in_channels, dims)
@@ -168,6 +176,11 @@ class DAFormerHead(BaseDecodeHead):
 
     def fuse(self, inputs: Tuple[Tensor, ...]) -> Tensor:
         """Embed, upsample and fuse the encoder levels into (B, channels, H/4, W/4)."""
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return checkpoint(self._fuse, *inputs, use_reentrant=False)
+        return self._fuse(*inputs)
+
+    def _fuse(self, *inputs: Tensor) -> Tensor:
         feats = self._transform_inputs(inputs)
         out_size = feats[0].shape[2:]
         embedded = []

@@ -121,3 +121,26 @@ def test_full_mitb5_config_builds_and_runs():
     with torch.no_grad():
         logits = model.encode_decode(torch.randn(1, 3, 64, 64), [dict(img_shape=(64, 64))])
     assert logits.shape == (1, 19, 64, 64)
+
+
+def test_with_cp_gives_the_same_logits_and_gradients():
+    init_default_scope('mmseg')
+    cfg = dict(type='DAFormerHead', in_channels=[8, 16], in_index=[0, 1], channels=16,
+               embed_dims=8, num_classes=3, norm_cfg=dict(type='BN', requires_grad=True),
+               fusion_cfg=dict(type='ASPPFusion', dilations=(1, 2), sep=True, pool=False))
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg)
+    checkpointed = MODELS.build(dict(cfg, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    plain.train(), checkpointed.train()
+    plain.dropout = checkpointed.dropout = None  # no randomness in the comparison
+    inputs = [torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)]
+    results = []
+    for head in (plain, checkpointed):
+        feats = [x.clone().requires_grad_() for x in inputs]
+        logits = head(feats)
+        logits.square().mean().backward()
+        results.append((logits.detach(), feats[1].grad,
+                        head.fuse_layer.bottleneck.conv.weight.grad))
+    for expected, actual in zip(*results):
+        torch.testing.assert_close(actual, expected)
