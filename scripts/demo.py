@@ -119,8 +119,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from mmseg_diffuda.toy.prediction_figure import prediction_figure
     figure = osp.join(work, 'predictions.png')
+    # column titles: the method part of the config name (source-only, madm)
     prediction_figure(next(iter(cfgs.values())),
-                      {name: osp.join(work, name, 'predictions') for name in cfgs}, figure)
+                      {name.split('_')[0]: osp.join(work, name, 'predictions') for name in cfgs},
+                      figure)
 
     print(f'\nTarget mIoU on the toy DELIVER depth test set (tools/test.py, last checkpoint; '
           f'{(time.time() - start) / 60:.1f} min):')
