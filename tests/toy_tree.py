@@ -32,3 +32,11 @@ def make_toy_tree(root: Path, num_source: int = 3, num_target_train: int = 2,
         runpy.run_path(str(script), run_name='converter')['main']([str(root / tree), '--nproc',
                                                                    '1'])
     return root
+
+
+def link_toy_models(workspace: Path) -> None:
+    """Make ``workspace/data/toy_models`` the repository's (the session's toy foundation models),
+    so toy configs run from ``workspace`` find their pretrained weights."""
+    (workspace / 'data').mkdir(parents=True, exist_ok=True)
+    (workspace / 'data' / 'toy_models').symlink_to(REPO / 'data' / 'toy_models',
+                                                   target_is_directory=True)

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from mmseg_diffuda.engine import checkpoint_differences
-from tests.toy_tree import make_toy_tree
+from tests.toy_tree import link_toy_models, make_toy_tree
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='bit-exact on CPU')
@@ -79,6 +79,7 @@ def load(path: Path) -> dict:
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('exact_resume')
     make_toy_tree(root / 'data' / 'toy', num_source=6, num_target_train=4, num_deliver_train=5)
+    link_toy_models(root)
     return root
 
 

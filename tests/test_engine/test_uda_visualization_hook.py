@@ -124,7 +124,7 @@ def lcmsm_step():
 
 def crossmatch_step():
     from ..test_uda import test_crossmatch
-    model = build_model('CrossMatch')
+    model = build_model('CrossMatch', random_source=True)
     return model, dict(target=test_crossmatch.depth_batch()), optim_wrapper_for(model)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.toy_tree import link_toy_models
+
 REPO = Path(__file__).resolve().parents[2]
 DAFORMER = REPO / 'configs/toy/daformer_mitb0-tiny_toy.py'
 SEGFORMER = REPO / 'configs/toy/segformer_mitb0-tiny_toy-source.py'
@@ -50,6 +52,7 @@ def nan_run(pristine_toy, tmp_path_factory) -> dict:
     workspace = tmp_path_factory.mktemp('faults')
     (workspace / 'data').mkdir()
     (workspace / 'data' / 'toy').symlink_to(pristine_toy)
+    link_toy_models(workspace)
     config = workspace / 'daformer_nan.py'
     config.write_text(NAN_CONFIG.format(config=DAFORMER))
     work = workspace / 'work'

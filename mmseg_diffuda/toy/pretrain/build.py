@@ -96,11 +96,15 @@ def _build_chain(chain: Sequence[Tuple[str, str, Dict]], corpus: Corpus, progres
     """Build the models of one chain in order, on one CPU thread (results do not depend on the
     number of parallel chains)."""
     import torch
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    for name, final, recipe in chain:
-        log(f'[toy models] training {FOLDERS[name]} -> {final}')
-        vae_folder = folders['sd'] if name == 'sd2' else None  # SD 2.x kept SD's VAE
-        _build_one(name, final, recipe, corpus, progress, vae_folder, cache_dir)
+    try:
+        for name, final, recipe in chain:
+            log(f'[toy models] training {FOLDERS[name]} -> {final}')
+            vae_folder = folders['sd'] if name == 'sd2' else None  # SD 2.x kept SD's VAE
+            _build_one(name, final, recipe, corpus, progress, vae_folder, cache_dir)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def build_toy_models(out_dir: str,

@@ -21,9 +21,17 @@ def model_cfg(path: Path = TINY_CONFIG):
     return Config.fromfile(path).model
 
 
+def random_init(cfg: Config) -> dict:
+    """A toy SD backbone config built with random weights instead of the toy SD stack (as the
+    configs in configs/toy/random-init/ do): no ``pretrained``, the random VAE's scaling factor."""
+    backbone = cfg.model.backbone.to_dict()
+    backbone.update(pretrained=None, vae_config=cfg.tiny_vae_config.to_dict())
+    return backbone
+
+
 def tiny_backbone_cfg(**overrides) -> dict:
-    """The backbone of configs/_base_/models/madm_tiny.py with ``overrides``."""
-    cfg = model_cfg().backbone.to_dict()
+    """The backbone of configs/_base_/models/madm_tiny.py, random weights, with ``overrides``."""
+    cfg = random_init(Config.fromfile(TINY_CONFIG))
     cfg.update(overrides)
     return cfg
 
@@ -43,15 +51,17 @@ def images(batch: int = 2, height: int = HEIGHT, width: int = WIDTH, seed: int =
 def write_tokenizer(folder: Path) -> None:
     """A tiny but valid CLIP BPE tokenizer in SD's layout (vocab.json, merges.txt, config).
 
-    Ids 0 and 1 are the start and end tokens, as ``bos_token_id``/``eos_token_id`` of the tiny
-    text encoder config; SD's tokenizer pads with the end token.
+    Ids 49406 and 49407 are the start and end tokens, as in CLIP's vocabulary and the
+    ``bos_token_id``/``eos_token_id`` of the tiny text encoder config; SD's tokenizer pads with the
+    end token.
     """
     folder.mkdir(parents=True)
-    vocab = {'<|startoftext|>': 0, '<|endoftext|>': 1}
+    vocab = {}
     for letter in 'abcdefghijklmnopqrstuvwxyz':
         vocab[letter] = len(vocab)
         vocab[letter + '</w>'] = len(vocab)
     vocab['ca'] = len(vocab)  # the one merge below
+    vocab.update({'<|startoftext|>': 49406, '<|endoftext|>': 49407})
     (folder / 'vocab.json').write_text(json.dumps(vocab))
     (folder / 'merges.txt').write_text('#version: 0.2\nc a\n')
     (folder / 'tokenizer_config.json').write_text(json.dumps(dict(

@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 
 import mmseg_diffuda  # noqa: F401  (registers the models)
 from mmseg_diffuda.models.backbones.diffusion_features import prompt_ids
+from tests.test_models.test_backbones.sd_models import random_init
 from mmseg_diffuda.models.backbones.diffusion_taps import (channels_by_stride, tap_to_map,
                                                            unet_tap_layers, unet_taps)
 from mmseg_diffuda.models.utils.ddim_inversion import DIFF_SAVE_INDICES_37, DIFF_TIMESTEPS_37
@@ -18,8 +19,8 @@ init_default_scope('mmseg')
 
 
 def tiny_cfg(**overrides) -> dict:
-    """The backbone of configs/_base_/models/diff_tiny.py with ``overrides``."""
-    cfg = Config.fromfile(REPO / 'configs/_base_/models/diff_tiny.py').model.backbone.to_dict()
+    """The backbone of configs/_base_/models/diff_tiny.py, random weights, with ``overrides``."""
+    cfg = random_init(Config.fromfile(REPO / 'configs/_base_/models/diff_tiny.py'))
     cfg.update(overrides)
     return cfg
 

@@ -165,7 +165,7 @@ def test_timestep_changes_features_and_is_validated(tiny):
 
 # ---------------------------------------------------------------- conditioning
 def test_empty_prompt_embedding_equals_a_fresh_encode(tiny):
-    ids = torch.tensor([[0] + [1] * 76])  # bos, then eos as padding (SD's tokenizer)
+    ids = torch.tensor([[49406] + [49407] * 76])  # bos, then eos as padding (SD's tokenizer)
     assert torch.equal(empty_prompt_ids(None, tiny.text_encoder.config), ids)
     fresh = tiny.text_encoder(input_ids=ids).last_hidden_state
     assert tiny.empty_prompt_embedding.shape == (1, 77, 16)

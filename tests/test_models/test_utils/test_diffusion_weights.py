@@ -35,7 +35,7 @@ def test_pretrained_round_trip_loads_the_saved_models(sd_folder):
     # E("") through the real tokenizer: ids [bos, eos, eos, ...] as the config-built path
     tokenizer = build_sd_components(str(root), components=('tokenizer', )).tokenizer
     ids = tokenizer('', padding='max_length', max_length=77, return_tensors='pt').input_ids
-    assert ids[0, :3].tolist() == [0, 1, 1]
+    assert ids[0, :3].tolist() == [49406, 49407, 49407]
     fresh = loaded.text_encoder(input_ids=ids).last_hidden_state
     assert torch.allclose(loaded.empty_prompt_embedding, fresh)
     assert torch.allclose(loaded.empty_prompt_embedding, source.empty_prompt_embedding)
