@@ -92,7 +92,7 @@ def _build_one(name: str, final: str, recipe: Dict, corpus: Corpus, progress: bo
 
 
 def _build_chain(chain: Sequence[Tuple[str, str, Dict]], corpus: Corpus, progress: bool,
-                 folders: Dict[str, str], cache_dir: str, log: Callable[[str], None]) -> None:
+                 folders: Dict[str, str], cache_dir: str) -> None:
     """Build the models of one chain in order, on one CPU thread (results do not depend on the
     number of parallel chains)."""
     import torch
@@ -100,7 +100,6 @@ def _build_chain(chain: Sequence[Tuple[str, str, Dict]], corpus: Corpus, progres
     torch.set_num_threads(1)
     try:
         for name, final, recipe in chain:
-            log(f'[toy models] training {FOLDERS[name]} -> {final}')
             vae_folder = folders['sd'] if name == 'sd2' else None  # SD 2.x kept SD's VAE
             _build_one(name, final, recipe, corpus, progress, vae_folder, cache_dir)
     finally:
@@ -118,8 +117,8 @@ def build_toy_models(out_dir: str,
                      log: Callable[[str], None] = print) -> Dict[str, str]:
     """Make the toy foundation models ``names`` and link them under ``out_dir``.
 
-    Models that are not cached are trained in up to ``workers`` parallel processes of one CPU
-    thread each (``sd2`` after ``sd``, whose VAE it reuses); every model is seeded on its own, so
+    Models that are not cached are trained in up to ``workers`` parallel (spawned) processes of
+    one CPU thread each (``sd2`` after ``sd``, whose VAE it reuses); every model is seeded on its own, so
     the files do not depend on ``workers``.
 
     Args:
@@ -159,10 +158,15 @@ def build_toy_models(out_dir: str,
         chains = [[todo[n] for n in group if n in todo]
                   for group in (('sd', 'sd2'), ('mit', ), ('clip', ))]
         chains = [chain for chain in chains if chain]
-        tasks = [(chain, corpus, progress, folders, cache_dir, log) for chain in chains]
+        for name, final, _ in todo.values():
+            log(f'[toy models] training {FOLDERS[name]} -> {final}')
+        tasks = [(chain, corpus, progress, folders, cache_dir) for chain in chains]
         if workers > 1 and len(tasks) > 1:
             import multiprocessing
-            context = multiprocessing.get_context('fork')  # children share the corpus
+
+            # spawn, not fork: a forked child cannot run autograd once its parent has
+            # (https://github.com/pytorch/pytorch/wiki/Autograd-and-Fork)
+            context = multiprocessing.get_context('spawn')
             for start in range(0, len(tasks), workers):
                 procs = [context.Process(target=_build_chain, args=task)
                          for task in tasks[start:start + workers]]
