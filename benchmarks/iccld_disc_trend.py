@@ -60,7 +60,7 @@ def main() -> None:
         print_table(f'{work_dir} (chance: acc 1/3, domain CE ln 3 = 1.099)', rows)
     if len(per_run) > 1:
         mean_rows = scalar_trend.mean_over_runs(list(per_run.values()), KEYS)
-        print_table(f'mean over {len(runs)} runs', mean_rows)
+        print_table(f'mean over {len(per_run)} runs', mean_rows)
 
 
 if __name__ == '__main__':

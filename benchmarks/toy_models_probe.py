@@ -20,7 +20,6 @@ import os.path as osp
 import sys
 from typing import Dict, List
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

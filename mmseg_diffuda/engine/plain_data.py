@@ -107,7 +107,8 @@ def _array_from_plain(tagged: dict) -> np.ndarray:
 
 
 def from_plain_data(obj: Any) -> Any:
-    """Recursively rebuild the ``HistoryBuffer``/``ndarray`` objects tagged by :func:`to_plain_data`.
+    """Recursively rebuild the ``HistoryBuffer``/``ndarray`` objects tagged by
+    :func:`to_plain_data`.
 
     Args:
         obj (Any): Plain data, e.g. a checkpoint loaded with ``weights_only=True``.

@@ -1,5 +1,5 @@
 """torch's ``MemTracker``, taught that frozen parameters get no gradient hooks."""
-from typing import Any, Tuple
+from typing import Any, Sequence, Tuple
 
 from torch import nn
 from torch.distributed._tools.mem_tracker import _TOTAL_KEY, MemTracker
@@ -29,7 +29,7 @@ class FrozenAwareMemTracker(MemTracker):
     """
 
     #: Modules running when the peak was reached, and whether it was in a backward pass.
-    peak_modules: list = []
+    peak_modules: Sequence[str] = ()
     peak_in_backward: bool = False
 
     def _update_peak_stats(self, peak_state: Any) -> None:

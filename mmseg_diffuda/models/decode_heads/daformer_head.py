@@ -4,7 +4,7 @@ DAFormer (Hoyer et al., CVPR 2022), Sec. 3.3 and Tab. 7; official
 ``mmseg/models/decode_heads/daformer_head.py`` (``DAFormerHead``, ``ASPPWrapper``) and
 ``configs/_base_/models/daformer_{sepaspp,conv1}_mitb5.py``.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule

@@ -38,12 +38,13 @@ def _build_sd(folder: str, recipe: Dict, corpus: Corpus, progress: bool,
     tokenizer = write_clip_tokenizer(osp.join(folder, '.tokenizer'))
     shutil.rmtree(osp.join(folder, '.tokenizer'))
     if vae_folder is None:
-        vae = pretrain_vae(corpus, arch['vae'], s['vae_steps'], s['vae_batch_size'], s['vae_lr'],
-                           s['kl_weight'], s['crop'], s['seed'], progress)
+        vae, latents = pretrain_vae(corpus, arch['vae'], s['vae_steps'], s['vae_batch_size'],
+                                    s['vae_lr'], s['kl_weight'], s['crop'], s['seed'], progress)
     else:
         from diffusers import AutoencoderKL
         vae = AutoencoderKL.from_pretrained(vae_folder, subfolder='vae')
-    latents = encode_corpus(vae, corpus) * vae.config.scaling_factor
+        latents = encode_corpus(vae, corpus)
+    latents = latents * vae.config.scaling_factor
     unet, text_encoder = pretrain_unet(corpus, latents, arch['unet'], arch['text_encoder'],
                                        arch['scheduler'], tokenizer, s['unet_steps'],
                                        s['unet_batch_size'], s['unet_lr'], s['latent_crop'],
@@ -68,8 +69,9 @@ def _link(target: str, link: str) -> None:
     if osp.islink(link):
         os.unlink(link)
     elif osp.exists(link):
-        raise FileExistsError(f'{link} exists and is not a link made by tools/pretrain_toy_models.py; '
-                              'move it away (the toy models live in the cache and are linked).')
+        raise FileExistsError(f'{link} exists and is not a link made by '
+                              'tools/pretrain_toy_models.py; move it away (the toy models live '
+                              'in the cache and are linked).')
     os.makedirs(osp.dirname(osp.abspath(link)), exist_ok=True)
     os.symlink(target, link)
 
@@ -118,8 +120,8 @@ def build_toy_models(out_dir: str,
     """Make the toy foundation models ``names`` and link them under ``out_dir``.
 
     Models that are not cached are trained in up to ``workers`` parallel (spawned) processes of
-    one CPU thread each (``sd2`` after ``sd``, whose VAE it reuses); every model is seeded on its own, so
-    the files do not depend on ``workers``.
+    one CPU thread each (``sd2`` after ``sd``, whose VAE it reuses); every model is seeded on its
+    own, so the files do not depend on ``workers``.
 
     Args:
         out_dir (str): Where the links go (``data/toy_models`` in the configs).

@@ -7,8 +7,9 @@ frozen OpenCLIP text tower. The toy CLIP is built by open_clip's own factory fro
 config (a ViT image tower and CLIP's text transformer with the bundled BPE tokenizer), trained with
 open_clip's ``ClipLoss`` on corpus pairs, and saved in the layout open_clip models ship in on the
 Hugging Face hub: ``open_clip_config.json`` (``model_cfg`` + ``preprocess_cfg``) and
-``open_clip_pytorch_model.bin`` (the state dict), which ``open_clip.create_model('local-dir:<folder>')``
-loads, as the project's text-tower loader does with ``pretrained='<folder>/open_clip_pytorch_model.bin'``.
+``open_clip_pytorch_model.bin`` (the state dict). ``open_clip.create_model('local-dir:<folder>')``
+loads it, as the project's text-tower loader does with
+``pretrained='<folder>/open_clip_pytorch_model.bin'``.
 """
 import json
 import os
@@ -112,7 +113,7 @@ def pretrain_clip(corpus: Corpus, model_cfg: Dict, steps: int, batch_size: int, 
 
 
 def save_clip_folder(folder: str, model, model_cfg: Dict) -> str:
-    """Write the open_clip folder (config + ``open_clip_pytorch_model.bin``); return the weights file."""
+    """Write the open_clip folder (config + weights); return the weights file."""
     write_clip_config(folder, model_cfg)
     path = osp.join(folder, WEIGHTS_FILE)
     torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, path)

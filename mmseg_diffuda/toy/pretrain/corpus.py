@@ -25,7 +25,7 @@ import numpy as np
 from ..domains import CITYSCAPES, DELIVER, GTA5, deliver_style
 from ..labels import ID
 from ..layout import LayoutParams
-from ..render import AppearanceStyle, encode_depth_like, render_depth_like, render_rgb, smooth_noise
+from ..render import AppearanceStyle, render_depth_like, render_rgb, smooth_noise
 from ..scene import Scene, sample_scene
 
 #: Seed-sequence slot of the corpus; the benchmark trees use 0 (GTA5), 1 (Cityscapes), 2 (DELIVER).
@@ -149,10 +149,6 @@ class CorpusStyle:
     render: Callable[[Scene, np.random.Generator], np.ndarray]
 
 
-def _depth(scene: Scene, rng: np.random.Generator) -> np.ndarray:
-    return render_depth_like(scene, rng)
-
-
 #: The corpus styles, in style-tag order.
 CORPUS_STYLES: Tuple[CorpusStyle, ...] = (
     CorpusStyle('game', 'video game screenshot', _rgb(GTA5.style)),
@@ -164,7 +160,7 @@ CORPUS_STYLES: Tuple[CorpusStyle, ...] = (
     CorpusStyle('sunny', 'photo on a sunny day', _rgb(deliver_style('sun'))),
     CorpusStyle('grayscale', 'grayscale photo', _grey(dataclasses.replace(
         CITYSCAPES.style, saturation=1.0))),
-    CorpusStyle('depth', 'depth map', _depth),
+    CorpusStyle('depth', 'depth map', render_depth_like),
     CorpusStyle('thermal', 'thermal image', render_thermal_like),
     CorpusStyle('event', 'event camera frame', render_event_like),
 )

@@ -1,17 +1,16 @@
 """Tiny MiT pretrained as the toy analogue of ImageNet classification.
 
 SegFormer's MiT encoders (Xie et al., NeurIPS 2021) are pretrained by ImageNet-1k image
-classification with DeiT's recipe (Touvron et al., ICML 2021: colour jitter 0.4 and other photometric
-augmentation), and DAFormer (Hoyer et al., CVPR 2022) starts from them and keeps a frozen copy for its
-ImageNet feature distance. The toy analogue classifies corpus images by content (image-level tags
-only, no mask): a multi-label head on globally pooled features of the four MiT stages predicts which
-of the 19 classes a caption names, under per-image colour jitter (brightness, contrast, saturation
-0.4) and random grayscale (p = 0.2). ImageNet labels name objects, not the look of an image, so the
-style a caption also names is *not* a target: a first recipe that also classified the 11 styles
-without colour jitter gave an encoder whose source-only model reached 1.8-2.9 target mIoU on the toy
-RGB shift against 6.0 from random weights (docs/benchmarks.md), because it had learnt to tell the
-domains apart. Only the encoder is kept,
-saved as ``{'state_dict': backbone.state_dict(), 'meta': ...}`` with mmseg's ``MixVisionTransformer``
+classification with DeiT's recipe (Touvron et al., ICML 2021: colour jitter 0.4 and other
+photometric augmentation); DAFormer (Hoyer et al., CVPR 2022) starts from them and keeps a frozen
+copy for its ImageNet feature distance. The toy analogue classifies corpus images by content
+(image-level tags only, no mask): a multi-label head on globally pooled features of the four MiT
+stages predicts which of the 19 classes a caption names, under per-image colour jitter
+(brightness, contrast, saturation 0.4) and random grayscale (p = 0.2). ImageNet labels name
+objects, not the look of an image, so the style a caption also names is *not* a target (a first
+recipe that also classified the 11 styles, without colour jitter, gave source-only models of 1.8
+and 2.9 target mIoU on the toy RGB shift: docs/benchmarks.md). Only the encoder is kept, saved as
+``{'state_dict': backbone.state_dict(), 'meta': ...}`` with mmseg's ``MixVisionTransformer``
 key names, which is what ``init_cfg=dict(type='Pretrained', checkpoint=...)`` loads (the converted
 ImageNet files mmseg hosts have the same layout).
 """

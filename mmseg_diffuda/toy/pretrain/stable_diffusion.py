@@ -2,9 +2,9 @@
 
 Stable Diffusion (Rombach et al., CVPR 2022) is an 8x ``AutoencoderKL`` plus a text-conditioned
 ``UNet2DConditionModel`` trained in its latent space with the DDPM epsilon objective on a
-``scaled_linear`` 1000-step schedule (betas 0.00085..0.012), 10 % caption dropout for classifier-free
-guidance and a latent ``scaling_factor`` of ``1 / std`` of the latents (0.18215 for SD). The toy stack
-follows that recipe at toy size:
+``scaled_linear`` 1000-step schedule (betas 0.00085..0.012), 10 % caption dropout for
+classifier-free guidance and a latent ``scaling_factor`` of ``1 / std`` of the latents (0.18215 for
+SD). The toy stack follows that recipe at toy size:
 
 1. the VAE is trained on corpus crops (L2 reconstruction + a small KL term, SD's autoencoder adds
    perceptual and adversarial terms that a toy does not need), then ``scaling_factor`` is set to
@@ -109,8 +109,8 @@ def pretrain_vae(corpus: Corpus, vae_config: Dict, steps: int, batch_size: int, 
         progress (bool): Show a progress bar.
 
     Returns:
-        AutoencoderKL: The trained VAE (eval mode) with ``scaling_factor = 1 / std`` of its mean
-        latents on the corpus.
+        tuple[AutoencoderKL, Tensor]: The trained VAE (eval mode) with ``scaling_factor = 1 / std``
+        of its mean latents on the corpus, and those (unscaled) latents.
     """
     from diffusers import AutoencoderKL
     with torch.random.fork_rng(devices=[]):
@@ -135,7 +135,7 @@ def pretrain_vae(corpus: Corpus, vae_config: Dict, steps: int, batch_size: int, 
         vae.eval()
         latents = encode_corpus(vae, corpus)
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
-    return vae
+    return vae, latents
 
 
 @torch.no_grad()

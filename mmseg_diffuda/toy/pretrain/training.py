@@ -4,6 +4,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from torch import Tensor
+from torch.optim.lr_scheduler import LambdaLR
 
 
 def crop_batch(images: np.ndarray, rng: np.random.Generator, batch_size: int,
@@ -35,7 +36,7 @@ def crop_batch(images: np.ndarray, rng: np.random.Generator, batch_size: int,
 
 
 def adamw_cosine(params, lr: float, steps: int, weight_decay: float = 0.01,
-                 warmup: int = 50) -> Tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+                 warmup: int = 50) -> Tuple[torch.optim.Optimizer, LambdaLR]:
     """AdamW with a linear warm-up and a cosine decay to zero over ``steps``.
 
     Args:
@@ -57,7 +58,7 @@ def adamw_cosine(params, lr: float, steps: int, weight_decay: float = 0.01,
         progress = (step - warmup) / max(1, steps - warmup)
         return 0.5 * (1.0 + float(np.cos(np.pi * min(progress, 1.0))))
 
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return optimizer, LambdaLR(optimizer, factor)
 
 
 def optimizer_step(loss: Tensor, optimizer: torch.optim.Optimizer,

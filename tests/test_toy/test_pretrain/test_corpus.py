@@ -1,4 +1,4 @@
-"""The label-free pretraining corpus: determinism, captions, tags, seeds apart from the benchmark."""
+"""The label-free pretraining corpus: determinism, captions, tags, seeds apart from benchmarks."""
 import numpy as np
 import pytest
 
