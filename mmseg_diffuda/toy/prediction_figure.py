@@ -4,7 +4,10 @@ from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
+import torch
 from mmengine.config import Config
+
+from ..engine.hooks.uda_visualization_hook import label_to_rgb
 
 
 def load_val_samples(cfg: Config, indices: Sequence[int]) -> List[Dict]:
@@ -30,15 +33,6 @@ def load_val_samples(cfg: Config, indices: Sequence[int]) -> List[Dict]:
         return [dataset[i] for i in indices if i < len(dataset)]
 
 
-def colourise(label: np.ndarray, palette: Sequence[Sequence[int]],
-              ignore_index: int = 255) -> np.ndarray:
-    """Label map -> RGB image in the dataset palette (ignored pixels black)."""
-    lut = np.zeros((256, 3), dtype=np.uint8)
-    lut[:len(palette)] = np.asarray(palette, dtype=np.uint8)
-    lut[ignore_index] = 0
-    return lut[label.astype(np.uint8)]
-
-
 def prediction_figure(cfg: Config, prediction_dirs: Dict[str, str], out_file: str,
                       num_images: int = 4) -> np.ndarray:
     """Write rows of (target image, ground truth, one prediction per run) side by side.
@@ -55,18 +49,19 @@ def prediction_figure(cfg: Config, prediction_dirs: Dict[str, str], out_file: st
     """
     samples = load_val_samples(cfg, range(num_images))
     from mmseg.registry import DATASETS
-    palette = DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO['palette']
+    palette = np.asarray(DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO['palette'],
+                         dtype=np.uint8)
     rows = []
     for sample in samples:
         stem = osp.splitext(osp.basename(sample['img_path']))[0]
         tiles = [cv2.cvtColor(sample['img'], cv2.COLOR_BGR2RGB),
-                 colourise(sample['gt_seg_map'], palette)]
+                 label_to_rgb(torch.as_tensor(sample['gt_seg_map']), palette)]
         for folder in prediction_dirs.values():
             pred = cv2.imread(osp.join(folder, f'{stem}.png'), cv2.IMREAD_UNCHANGED)
             if pred is None:
                 raise FileNotFoundError(f'No prediction {stem}.png in {folder}: run tools/test.py '
                                         f'with --out {folder} first.')
-            tiles.append(colourise(pred, palette))
+            tiles.append(label_to_rgb(torch.as_tensor(pred), palette))
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255)
                                     for t in tiles], axis=1))
     figure = np.concatenate(rows, axis=0)

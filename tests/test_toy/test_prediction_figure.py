@@ -7,16 +7,10 @@ import pytest
 from mmengine.config import Config
 
 from mmseg_diffuda.toy import generate_toy_dataset
-from mmseg_diffuda.toy.prediction_figure import colourise, prediction_figure
+from mmseg_diffuda.toy.prediction_figure import prediction_figure
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/madm/madm_tiny_toy-rgb2depth.py')
-
-
-def test_colourise_hand_case():
-    palette = [(10, 20, 30), (40, 50, 60)]
-    out = colourise(np.array([[0, 1], [255, 1]]), palette)
-    assert out.tolist() == [[[10, 20, 30], [40, 50, 60]], [[0, 0, 0], [40, 50, 60]]]
 
 
 def test_figure_rows_and_tiles(tmp_path):
