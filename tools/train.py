@@ -32,6 +32,13 @@ def parse_args() -> argparse.Namespace:
                         'key="[a,b]" for lists; no spaces inside a value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument(
+        '--strategy', choices=['none', 'fsdp'], default='none',
+        help='none: the usual Runner (one process, or DDP with --launcher pytorch). fsdp: '
+        'sharded training, MMEngine\'s FlexibleRunner with FSDP2Strategy (torch FSDP2 '
+        'fully_shard: the SD UNet blocks, the UNet shared with the EMA teacher and the rest '
+        'of the student are sharded; the teacher is kept whole); GPUs (nccl) or CPUs (gloo); '
+        'needs torchrun and --launcher pytorch; --resume is refused (docs/methods/madm.md)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -64,11 +71,54 @@ def build_cfg(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if args.strategy == 'fsdp':
+            raise ValueError('--amp is not supported with --strategy fsdp (fp32 only).')
         enable_amp(cfg)
     cfg.resume = args.resume or args.resume_from is not None
     if args.resume_from is not None:
         cfg.load_from = args.resume_from
+    if args.strategy == 'fsdp':
+        enable_fsdp(cfg)
     return cfg
+
+
+def enable_fsdp(cfg: Config) -> None:
+    """Train with ``FlexibleRunner`` and ``FSDP2Strategy`` (``--strategy fsdp``).
+
+    The config's own ``strategy`` entries (e.g. ``block_types``) are kept; its DDP
+    ``model_wrapper_cfg`` is dropped (FSDP2 shards in place, without a wrapper).
+
+    Args:
+        cfg (Config): The full config, modified in place.
+
+    Raises:
+        ValueError: Without a distributed launcher, with ``--resume`` or with an optimiser
+            wrapper other than ``OptimWrapper`` / ``AmpOptimWrapper`` (AMP is switched off).
+    """
+    if cfg.launcher == 'none':
+        raise ValueError('--strategy fsdp needs a process group: start it with torchrun and '
+                         '--launcher pytorch, e.g. `torchrun --nproc-per-node 2 tools/train.py '
+                         'CONFIG --launcher pytorch --strategy fsdp` (one process: 1).')
+    if cfg.resume:
+        raise ValueError('--resume is not supported with --strategy fsdp (FSDP2Strategy does '
+                         'not restore the sharded optimiser state); start from the weights '
+                         'with --cfg-options load_from=CKPT, or resume without --strategy fsdp.')
+    wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper_type == 'AmpOptimWrapper':
+        # MMEngine's AMP loss scaler does not handle FSDP2's sharded gradients.
+        print_log('--strategy fsdp trains in fp32: AmpOptimWrapper replaced by OptimWrapper.',
+                  logger='current', level=logging.WARNING)
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            cfg.optim_wrapper.pop(key, None)
+        cfg.optim_wrapper.type = 'OptimWrapper'
+    elif wrapper_type != 'OptimWrapper':
+        raise ValueError(f'--strategy fsdp supports optim_wrapper.type=OptimWrapper, got '
+                         f'{wrapper_type}.')
+    strategy = dict(cfg.get('strategy') or {})
+    strategy['type'] = 'FSDP2Strategy'
+    cfg.strategy = strategy
+    cfg.runner_type = 'FlexibleRunner'
+    cfg.pop('model_wrapper_cfg', None)
 
 
 def main() -> None:
@@ -78,6 +128,8 @@ def main() -> None:
         # mmengine only warns about a missing init_cfg checkpoint and trains from random weights.
         check_pretrained_exists(cfg)
     setup_cpu_distributed(cfg)
+    if cfg.get('runner_type') == 'FlexibleRunner':
+        cfg.pop('model_wrapper_cfg', None)  # FlexibleRunner takes no wrapper config
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     try:
         runner.train()

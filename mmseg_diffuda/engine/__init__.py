@@ -3,6 +3,7 @@ from .atomic_file import atomic_write_bytes
 from .checkpoint_diff import checkpoint_differences
 from .distributed import setup_cpu_distributed
 from .exact_resume_loop import ExactResumeIterBasedTrainLoop
+from .fsdp2_strategy import FSDP2Strategy
 from .hooks import (AtomicCheckpointHook, AtomicLocalBackend, CheckpointMismatchError,
                     ClassCheckHook, ClassMismatchError, IterSyncBuffersHook, NonFiniteLossError,
                     NonFiniteLossHook, PlainDataCheckpointHook, ResumeCheckHook,
@@ -13,7 +14,7 @@ from .random_state import get_random_state, seeded_random_state, set_random_stat
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointMismatchError', 'ClassCheckHook',
-    'ClassMismatchError', 'ExactResumeIterBasedTrainLoop', 'IterSyncBuffersHook',
+    'ClassMismatchError', 'ExactResumeIterBasedTrainLoop', 'FSDP2Strategy', 'IterSyncBuffersHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'PlainDataCheckpointHook', 'ResumeCheckHook',
     'atomic_write_bytes', 'checkpoint_differences', 'find_non_plain', 'from_plain_data',
     'get_random_state', 'is_weights_only_error', 'seeded_random_state', 'set_random_state',

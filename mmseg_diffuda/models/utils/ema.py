@@ -10,7 +10,8 @@ from typing import Dict, Iterator, List, Sequence, Tuple, Type
 
 import torch
 from mmcv.cnn.bricks.drop import DropPath as MMCVDropPath
-from torch import nn
+from torch import Tensor, nn
+from torch.distributed.tensor import DTensor
 from torch.nn.modules.dropout import _DropoutNd
 
 
@@ -130,16 +131,21 @@ class EMATeacher(nn.Module):
     def update(self, student: nn.Module, iteration: int) -> None:
         """Move the teacher's parameters towards the student's.
 
+        A student sharded by FSDP2 (``FSDP2Strategy``) holds ``DTensor`` shards: each is
+        gathered whole first (a collective, so every process must call this), and the teacher,
+        which is not sharded, is updated as in a single-process run.
+
         Args:
             student (nn.Module): The unwrapped student (not its DDP wrapper).
             iteration (int): Current iteration ``t`` (0 copies the student).
         """
         alpha_t = self.alpha_at(iteration)
         for teacher_param, student_param in self._paired_parameters(student):
+            value = full_value(student_param)
             if alpha_t == 0:
-                teacher_param.copy_(student_param)
+                teacher_param.copy_(value)
             else:
-                teacher_param.mul_(alpha_t).add_(student_param.detach(), alpha=1 - alpha_t)
+                teacher_param.mul_(alpha_t).add_(value, alpha=1 - alpha_t)
 
     def _paired_parameters(
             self, student: nn.Module) -> Iterator[Tuple[nn.Parameter, nn.Parameter]]:
@@ -191,6 +197,19 @@ class EMATeacher(nn.Module):
         finally:
             for layer, state in zip(layers, states):
                 layer.training = state
+
+
+def full_value(param: Tensor) -> Tensor:
+    """The whole, detached value of a parameter, gathering it if FSDP2 sharded it.
+
+    Args:
+        param (Tensor): A parameter, possibly a sharded ``DTensor``.
+
+    Returns:
+        Tensor: A plain tensor with the parameter's full shape.
+    """
+    value = param.detach()
+    return value.full_tensor() if isinstance(value, DTensor) else value
 
 
 def _get_submodule(root: nn.Module, name: str, owner: str):
