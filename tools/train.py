@@ -123,7 +123,10 @@ def enable_fsdp(cfg: Config) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = build_cfg(args)
+    try:
+        cfg = build_cfg(args)
+    except ValueError as error:  # a command-line combination that cannot work: no traceback
+        raise SystemExit(f'ValueError: {error}') from error
     if not cfg.resume and cfg.get('load_from') is None:
         # mmengine only warns about a missing init_cfg checkpoint and trains from random weights.
         check_pretrained_exists(cfg)
