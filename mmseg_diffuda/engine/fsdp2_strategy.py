@@ -22,6 +22,7 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
                                                      set_model_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard, register_fsdp_forward_method
+from torch.distributed.tensor import DTensor
 
 #: diffusers UNet blocks, each sharded as one unit (one all-gather / reduce-scatter each).
 UNET_BLOCK_TYPES = ('CrossAttnDownBlock2D', 'DownBlock2D', 'UNetMidBlock2DCrossAttn',
@@ -46,6 +47,9 @@ class FSDP2Strategy(DDPStrategy):
     3. the root: ``student`` for a UDA segmentor (the prompt, projections, decode head and
        the rest of its trainable parameters), else the whole segmentor. The student's
        ``predict`` and ``_forward`` (evaluation) are registered as FSDP forward methods.
+
+    A trainable parameter outside the student is an error (it would not be synchronised):
+    ICCLD with its latent discriminator is not supported (docs/methods/iccld.md).
 
     Frozen parameters (``requires_grad=False``: the VAE, the text encoder, a frozen UNet output)
     are not sharded: every process keeps them whole, as in a DDP run.
@@ -119,6 +123,14 @@ class FSDP2Strategy(DDPStrategy):
         if hasattr(model, 'student'):
             for method in STUDENT_FORWARD_METHODS:
                 register_fsdp_forward_method(model.student, method)
+        unsharded = [name for name, param in model.named_parameters()
+                     if param.requires_grad and not isinstance(param, DTensor)]
+        if unsharded:
+            raise RuntimeError(
+                f'FSDP2Strategy: trainable parameters outside the student would not be '
+                f'synchronised across processes: {unsharded[:5]}. It shards the student only; '
+                'models with other trained networks (ICCLD\'s discriminator) are not '
+                'supported: train them without --strategy fsdp (DDP).')
         return model
 
     def shard_units(self, model: nn.Module) -> List[str]:
