@@ -1,11 +1,11 @@
-"""Sharded SD UNet fine-tuning (FlexibleRunner + FSDPStrategy) cannot run on CPU in this stack.
+"""Why ``--strategy fsdp`` uses torch's FSDP2 and not MMEngine's ``FSDPStrategy`` on CPU.
 
 MMEngine 0.10.7's ``FSDPStrategy`` wraps the model in ``MMFullyShardedDataParallel``, a subclass
 of torch's FSDP1 ``FullyShardedDataParallel``; torch 2.14's FSDP1 refuses to construct without
 an accelerator, whatever ``device_id`` is (the exact error is checked below). torch's FSDP2
-(``fully_shard``) does run on CPU/gloo (checked below too), but MMEngine 0.10.7 has no strategy
-for it, so the 2-process equivalence test of the issue needs a GPU machine or an MMEngine with
-FSDP2 support. This test fails as soon as either fact changes.
+(``fully_shard``) does run on CPU/gloo (checked below too), which is what
+:class:`~mmseg_diffuda.engine.FSDP2Strategy` adapts (its 2-process training test is
+``test_fsdp_train.py``). This test fails as soon as either fact changes.
 """
 import os
 import tempfile
