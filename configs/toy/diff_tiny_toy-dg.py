@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/diff_tiny.py',
     '../_base_/datasets/toy_source.py',
-    '../_base_/schedules/toy_adamw_poly_1k.py',  # DAFormer's optimiser shape, scaled to the toy
+    '../_base_/schedules/toy_adamw_poly_2k.py',  # DAFormer's optimiser shape, scaled to the toy
     '../_base_/uda/source_only.py',
 ]
 model = dict(_delete_=True, **_base_.uda, segmentor=_base_.model)

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/lcmsm_mitb0-tiny.py',
     '../_base_/datasets/toy_gta5_to_cityscapes.py',
-    '../_base_/schedules/toy_adamw_poly_1k.py',
+    '../_base_/schedules/toy_adamw_poly_2k.py',
     '../_base_/uda/lc_msm.py',
 ]
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.uda)

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/daformer_mitb0-tiny.py',
     '../_base_/datasets/toy_gta5_to_cityscapes.py',
-    '../_base_/schedules/toy_adamw_poly_1k.py',
+    '../_base_/schedules/toy_adamw_poly_2k.py',
     '../_base_/uda/mic.py',
 ]
 model = dict(_delete_=True, segmentor=dict(_base_.model, type='UDAEncoderDecoder'), **_base_.uda)

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/daformer_mitb0-tiny.py',  # tiny DAFormer, toy-pretrained MiT
     '../_base_/datasets/toy_source.py',  # toy GTA5 train, toy Cityscapes val
-    '../_base_/schedules/toy_adamw_poly_1k.py',  # DAFormer's optimiser, scaled to the toy
+    '../_base_/schedules/toy_adamw_poly_2k.py',  # DAFormer's optimiser, scaled to the toy
     '../_base_/uda/source_only.py',
 ]
 # The same student class as the UDA configs, so checkpoints are interchangeable.

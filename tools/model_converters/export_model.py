@@ -25,7 +25,7 @@ exported model scores the same mIoU with ``tools/test.py`` as the UDA checkpoint
 Example::
 
     python tools/model_converters/export_model.py \
-        configs/toy/daformer_mitb0-tiny_toy.py work_dirs/daformer/iter_1000.pth exported/
+        configs/toy/daformer_mitb0-tiny_toy.py work_dirs/daformer/iter_2000.pth exported/
     python tools/test.py exported/daformer_mitb0-tiny_toy.py exported/daformer_mitb0-tiny_toy.pth
 """
 import argparse

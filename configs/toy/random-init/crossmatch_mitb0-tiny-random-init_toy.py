@@ -4,4 +4,4 @@
 _base_ = ['../crossmatch_mitb0-tiny_toy.py']
 model = dict(
     segmentor=dict(backbone=dict(init_cfg=None)),
-    source_checkpoint='work_dirs/source-only_mitb0-tiny-random-init_toy/iter_1000.pth')
+    source_checkpoint='work_dirs/source-only_mitb0-tiny-random-init_toy/iter_2000.pth')

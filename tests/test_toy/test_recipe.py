@@ -1,0 +1,75 @@
+"""The toy recipe is shared: a method, its source-only baseline, its oracle, its ablations and its
+random-init twin train for the same iterations with the same optimiser and schedule
+(docs/toy_data.md#the-toy-recipe), so a table compares methods, not recipes."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def toy(name: str) -> str:
+    found = glob.glob(osp.join(REPO, 'configs', '*', name)) + glob.glob(
+        osp.join(REPO, 'configs', 'toy', 'random-init', name))
+    assert len(found) == 1, f'{name}: {found}'
+    return found[0]
+
+
+def recipe(path: str) -> dict:
+    """Iterations, the student's optimiser and its schedule of one config."""
+    cfg = Config.fromfile(path)
+    optim = cfg.optim_wrapper.get('student', cfg.optim_wrapper)
+    schedule = cfg.param_scheduler
+    if isinstance(schedule, dict):
+        schedule = schedule['student']
+    return dict(iters=cfg.train_cfg.max_iters, optimizer=optim.optimizer.to_dict(),
+                paramwise=optim.get('paramwise_cfg'), clip=optim.get('clip_grad'),
+                schedule=[dict(s) for s in schedule],
+                batch=cfg.train_dataloader.batch_size)
+
+
+GROUPS = {
+    'tiny DAFormer, RGB shift': [
+        'source-only_mitb0-tiny_toy.py', 'oracle_mitb0-tiny_toy.py', 'daformer_mitb0-tiny_toy.py',
+        'mic_mitb0-tiny_toy.py', 'source-only_mitb0-tiny-random-init_toy.py',
+        'daformer_mitb0-tiny-random-init_toy.py', 'mic_mitb0-tiny-random-init_toy.py',
+        'oracle_mitb0-tiny-random-init_toy.py', 'oracle_mitb0-tiny_toy-depth.py'],
+    'tiny SD, RGB -> depth': [
+        'source-only_madm-tiny_toy-rgb2depth.py', 'madm_tiny_toy-rgb2depth.py',
+        'oracle_madm-tiny_toy-depth.py', 'madm-no-dplg_tiny_toy-rgb2depth.py',
+        'madm-no-lplr_tiny_toy-rgb2depth.py', 'madm_tiny-random-init_toy-rgb2depth.py',
+        'source-only_madm-tiny-random-init_toy-rgb2depth.py'],
+    'tiny SD, RGB shift (ICCLD)': [
+        'source-only_iccld-sd-tiny_toy.py', 'iccld_sd-tiny_toy.py',
+        'iccld-no-adversarial_sd-tiny_toy.py', 'iccld-no-intercoder_sd-tiny_toy.py',
+        'iccld_sd-tiny-random-init_toy.py'],
+}
+
+
+@pytest.mark.parametrize('group', sorted(GROUPS))
+def test_a_method_and_its_baselines_share_the_recipe(group):
+    names = GROUPS[group]
+    reference = recipe(toy(names[0]))
+    for name in names[1:]:
+        assert recipe(toy(name)) == reference, f'{name} trains differently from {names[0]}'
+
+
+def test_lcmsm_shares_the_schedule_of_its_baseline():
+    # LC-MSM trains its text projection at the base lr (an extra parameter group): everything
+    # else is the shared recipe.
+    lcmsm, base = (recipe(toy(name)) for name in
+                   ('lcmsm_mitb0-tiny_toy.py', 'source-only_mitb0-tiny_toy.py'))
+    assert lcmsm['paramwise']['custom_keys'].pop('text_projection') == dict(lr_mult=1.0)
+    assert lcmsm == base
+
+
+def test_the_toy_recipe_values():
+    mit = recipe(toy('daformer_mitb0-tiny_toy.py'))
+    assert mit['iters'] == 2000 and mit['optimizer']['lr'] == 2e-3
+    assert mit['schedule'][-1]['end'] == 2000
+    sd = recipe(toy('madm_tiny_toy-rgb2depth.py'))
+    assert sd['iters'] == 600 and sd['schedule'][-1]['end'] == 600
+    madm = Config.fromfile(toy('madm_tiny_toy-rgb2depth.py')).model
+    assert madm.dplg.end_iter == 300  # E: half of the schedule, as MADM's 5000 of 10k
