@@ -18,6 +18,7 @@ from mmengine.dist import get_rank
 from mmengine.registry import STRATEGIES
 from mmengine.runner.checkpoint import save_checkpoint
 from torch import nn
+from torch.distributed._composable.replicate import replicate
 from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                      set_model_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
@@ -48,8 +49,28 @@ class FSDP2Strategy(DDPStrategy):
        the rest of its trainable parameters), else the whole segmentor. The student's
        ``predict`` and ``_forward`` (evaluation) are registered as FSDP forward methods.
 
-    A trainable parameter outside the student is an error (it would not be synchronised):
-    ICCLD with its latent discriminator is not supported (docs/methods/iccld.md).
+    Trainable networks outside the student are replicated, not sharded: every child module of
+    a UDA segmentor other than ``student`` and ``teacher`` that has trainable parameters (ICCLD's
+    latent ``discriminator``) goes through torch's composable DDP
+    (:func:`torch.distributed._composable.replicate`). Each process keeps the whole network;
+    its backward all-reduces (averages) the gradients as DDP does, so its own optimiser (ICCLD's
+    ``discriminator`` entry of the ``OptimWrapperDict``) steps on the same gradients on every
+    process, and its weights stay identical across processes (DDP broadcasts rank 0's at the
+    start). ``replicate`` keeps the module, its class's methods and its state-dict keys (no
+    ``module.`` wrapper), and leaves fully-sharded modules alone. Such networks are small, so
+    sharding them would save little memory for one more unit of collectives; ICCLD also calls
+    its discriminator with its parameters frozen (``requires_grad=False``, the adversarial
+    term), which DDP handles as in a DDP run (no gradients, nothing reduced). The DDP engine is
+    built at once (not at its first forward, which for ICCLD is such a frozen pass, where DDP
+    would find no parameter that requires a gradient). Trainable parameters that are neither
+    in the student nor in such a child (on the segmentor itself, in the teacher) are an error.
+
+    Models whose losses read a tensor *inside* a block (not its output) need
+    ``reshard_after_forward=False``: ICCLD's target pass has only the adversarial term, on the
+    input of an up block's upsampler, so the gradients reach that block's parameters without
+    passing through its output, where FSDP2 gathers them again for the backward (``RuntimeError:
+    The tensor has a non-zero number of elements, but its data is not allocated yet``). The
+    ICCLD configs set it (``strategy = dict(reshard_after_forward=False)``).
 
     Frozen parameters (``requires_grad=False``: the VAE, the text encoder, a frozen UNet output)
     are not sharded: every process keeps them whole, as in a DDP run.
@@ -123,15 +144,58 @@ class FSDP2Strategy(DDPStrategy):
         if hasattr(model, 'student'):
             for method in STUDENT_FORWARD_METHODS:
                 register_fsdp_forward_method(model.student, method)
-        unsharded = [name for name, param in model.named_parameters()
-                     if param.requires_grad and not isinstance(param, DTensor)]
-        if unsharded:
+        replicated = self.replicate_units(model)
+        for name in replicated:
+            self._replicate(model.get_submodule(name))
+        unsynchronised = [
+            name for name, param in model.named_parameters()
+            if param.requires_grad and not isinstance(param, DTensor)
+            and not any(name.startswith(f'{unit}.') for unit in replicated)
+        ]
+        if unsynchronised:
             raise RuntimeError(
-                f'FSDP2Strategy: trainable parameters outside the student would not be '
-                f'synchronised across processes: {unsharded[:5]}. It shards the student only; '
-                'models with other trained networks (ICCLD\'s discriminator) are not '
-                'supported: train them without --strategy fsdp (DDP).')
+                f'FSDP2Strategy: trainable parameters outside the student and outside a child '
+                f'module of the segmentor would not be synchronised across processes: '
+                f'{unsynchronised[:5]}. It shards the student and replicates the other trainable '
+                'children (e.g. a discriminator); move these parameters into such a child '
+                'module, or train without --strategy fsdp (DDP).')
         return model
+
+    def replicate_units(self, model: nn.Module) -> List[str]:
+        """Names of the children replicated with composable DDP (see the class docstring).
+
+        Args:
+            model (nn.Module): The segmentor, its student already sharded.
+
+        Returns:
+            list[str]: Children of a UDA segmentor other than ``student`` and ``teacher``
+            with trainable parameters that are not sharded (empty for a plain segmentor,
+            which is sharded whole).
+        """
+        if not isinstance(getattr(model, 'student', None), nn.Module):
+            return []
+        return [name for name, child in model.named_children()
+                if name not in ('student', 'teacher')
+                and any(param.requires_grad and not isinstance(param, DTensor)
+                        for param in child.parameters())]
+
+    @staticmethod
+    def _replicate(module: nn.Module) -> None:
+        """Apply torch's composable DDP to ``module`` and build its DDP engine now.
+
+        Args:
+            module (nn.Module): A trainable child outside the student (modified in place).
+        """
+        # Buffers are broadcast from rank 0 once, when DDP is built, then kept per process (as
+        # broadcast_buffers=False of the DDP configs, which torch 2.14 deprecates).
+        kwargs: Dict[str, object] = dict(forward_sync_buffers=False)
+        if torch.cuda.is_available():
+            kwargs['device_id'] = torch.cuda.current_device()
+        replicate(module, **kwargs)
+        # replicate() builds DDP (and broadcasts rank 0's weights) at the first forward; ICCLD's
+        # first one runs with the parameters frozen, where DDP refuses to build ("not needed
+        # when a module doesn't have any parameter that requires a gradient").
+        replicate.state(module).lazy_init()
 
     def shard_units(self, model: nn.Module) -> List[str]:
         """Names of the modules sharded as units, deepest first (``''`` is the model).
@@ -153,6 +217,25 @@ class FSDP2Strategy(DDPStrategy):
         for shared in getattr(teacher, 'shared_modules', ()):
             units.add(f'{root}.{shared}' if root else shared)
         return sorted(units, key=lambda name: -len(name.split('.')) if name else 0)
+
+    def _build_param_scheduler(self, scheduler: object, optim_wrapper: object,
+                               default_args: dict) -> list:
+        """mmengine's ``_build_param_scheduler`` on a copy of ``default_args``.
+
+        mmengine 0.10.7 pops ``max_iters`` / ``max_epochs`` from the dict that
+        ``build_param_scheduler`` shares between the optimisers of an ``OptimWrapperDict``, so
+        the second optimiser's schedulers (ICCLD's ``discriminator``) fail with ``ValueError:
+        max_iters must be specified in default_args``.
+
+        Args:
+            scheduler (_ParamScheduler | dict | list): Schedulers of one optimiser.
+            optim_wrapper (BaseOptimWrapper): That optimiser's wrapper.
+            default_args (dict): Shared defaults (``max_iters``, ...); not modified.
+
+        Returns:
+            list[_ParamScheduler]: The built schedulers.
+        """
+        return super()._build_param_scheduler(scheduler, optim_wrapper, dict(default_args))
 
     def model_state_dict(self) -> dict:
         """The full (unsharded) model state dict, with the keys of a non-sharded run.

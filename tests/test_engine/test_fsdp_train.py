@@ -16,13 +16,18 @@ checkpoint), with ``randomness.deterministic=True``:
    the final checkpoint. MADM's batch statistics (pseudo weight, ClassMix classes, BatchNorm)
    make a one-process run with twice the batch a different computation, so DDP is the
    reference here.
+3. ICCLD (DACS with the latent discriminator and its own optimiser, an ``OptimWrapperDict``):
+   FSDP shards the student and replicates the discriminator (composable DDP); on 2 processes it
+   equals the DDP run (``MMSeparateDistributedDataParallel``): every rank's losses, the
+   discriminator's included, and the final student, teacher and discriminator. Each process's
+   own discriminator is identical to the other's (same averaged gradients, same steps).
 """
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 import torch
@@ -33,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU (gloo) path')
 
 MADM = REPO / 'configs/madm/madm_tiny_toy-rgb2depth.py'
+ICCLD = REPO / 'configs/toy/iccld_sd-tiny_toy.py'
 COMMON = """
 _base_ = ['{base}']
 custom_imports = dict(imports=['mmseg_diffuda', 'tests.test_engine.fsdp_record_hook'],
@@ -57,6 +63,23 @@ model = dict(
         _base_.model.segmentor,
         decode_head=dict(_base_.model.segmentor.decode_head, dropout_ratio=0.0,
                          norm_cfg=dict(type='GN', num_groups=4, requires_grad=True))))
+"""
+# ICCLD on the toy GTA5 -> Cityscapes trees, without validation (MADM's runs validate FSDP).
+ICCLD_RUN = """
+_base_ = ['{base}']
+custom_imports = dict(imports=['mmseg_diffuda', 'tests.test_engine.fsdp_record_hook'],
+                      allow_failed_imports=False)
+custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='ClassCheckHook'),
+                dict(type='IterSyncBuffersHook'), dict(type='NonFiniteLossHook'),
+                dict(type='RankLossRecordHook')]
+train_cfg = dict(max_iters=3, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3),
+                     visualization=dict(type='SegVisualizationHook', draw=False))
+randomness = dict(seed=0, deterministic=True)
+train_dataloader = dict(num_workers=0, persistent_workers=False)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
 """
 
 
@@ -110,12 +133,12 @@ def weights(work_dir: Path) -> Dict[str, torch.Tensor]:
     return torch.load(work_dir / 'iter_3.pth', weights_only=True)['state_dict']
 
 
-def max_differences(first: Dict[str, torch.Tensor],
-                    second: Dict[str, torch.Tensor]) -> Dict[str, float]:
-    """Largest |difference| of the student's and the teacher's floating-point entries."""
+def max_differences(first: Dict[str, torch.Tensor], second: Dict[str, torch.Tensor],
+                    parts: Sequence[str] = ('student', 'teacher')) -> Dict[str, float]:
+    """Largest |difference| of the floating-point entries of each part (student, teacher)."""
     assert first.keys() == second.keys()
     result = {}
-    for part in ('student.', 'teacher.'):
+    for part in (f'{name}.' for name in parts):
         result[part[:-1]] = max((first[k].float() - second[k].float()).abs().max().item()
                                 for k in first
                                 if k.startswith(part) and first[k].is_floating_point())
@@ -129,6 +152,7 @@ def workspace(tmp_path_factory) -> Path:
     link_toy_models(root)
     (root / 'source_only.py').write_text(COMMON.format(base=MADM) + SOURCE_ONLY)
     (root / 'madm.py').write_text(COMMON.format(base=MADM))
+    (root / 'iccld.py').write_text(ICCLD_RUN.format(base=ICCLD))
     return root
 
 
@@ -186,3 +210,34 @@ def test_madm_fsdp_equals_madm_ddp_on_two_processes(workspace):
                 assert abs(first[key] - value) < 1e-5, (rank, it, key)
     differences = max_differences(weights(sharded), weights(ddp))
     assert differences['student'] < 2e-4 and differences['teacher'] < 2e-4, differences
+
+
+@pytest.mark.slow
+def test_iccld_fsdp_with_a_replicated_discriminator_equals_ddp(workspace):
+    config = workspace / 'iccld.py'
+    init = initial_weights(config, workspace / 'iccld_init.pth')
+    options = ['--cfg-options', 'train_dataloader.batch_size=1', f'load_from={init}']
+    sharded = train(workspace, config, 'iccld_fsdp', 2, '--strategy', 'fsdp', *options)
+    ddp = train(workspace, config, 'iccld_ddp', 2, *options)
+    for rank in (0, 1):
+        rank_losses = losses(sharded, rank)
+        assert len(rank_losses) == 3
+        for it, (first, reference) in enumerate(zip(rank_losses, losses(ddp, rank))):
+            assert first.keys() == reference.keys(), (rank, it)
+            assert {'tgt.loss_adv', 'disc.domain_ce'} <= reference.keys()
+            for key, value in reference.items():
+                assert abs(first[key] - value) < 1e-5, (rank, it, key, first[key], value)
+    parts = ('student', 'teacher', 'discriminator')
+    differences = max_differences(weights(sharded), weights(ddp), parts)
+    assert all(differences[part] < 2e-4 for part in parts), differences
+    moved = max_differences(weights(ddp), torch.load(init, weights_only=True)['state_dict'],
+                            parts)
+    assert moved['discriminator'] > 1e-3, moved
+    # every process stepped its own whole discriminator on the same (averaged) gradients
+    local = [torch.load(sharded / f'rank{rank}_local_params.pth', weights_only=True)
+             for rank in (0, 1)]
+    assert local[0].keys() == local[1].keys() and local[0]
+    assert all(name.startswith('discriminator.') for name in local[0])
+    for name, param in local[0].items():
+        assert torch.equal(param, local[1][name]), name
+        assert torch.equal(param, weights(sharded)[name]), name

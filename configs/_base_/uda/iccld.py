@@ -36,6 +36,14 @@ uda = dict(
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=True)
 
+# tools/train.py --strategy fsdp (FSDP2Strategy; DDP runs ignore this entry): the UNet blocks keep
+# their gathered parameters until their backward. The target pass's only loss (the adversarial
+# term) reads the aligned tap, the input of an up block's upsampler, inside the block: gradients
+# reach the block's parameters without passing through its output, where FSDP2 would gather them
+# again ("RuntimeError: The tensor has a non-zero number of elements, but its data is not
+# allocated yet"). The discriminator is replicated (composable DDP), not sharded.
+strategy = dict(reshard_after_forward=False)
+
 # Two optimisers in an OptimWrapperDict (one per child module).
 # Student: MADM's optimiser for a fine-tuned SD UNet (AdamW 5e-6 for every parameter, wd 0.05,
 # none on norms and biases, grad-norm clip 0.01, AMP; official MADM config_files/common/optim.py).
