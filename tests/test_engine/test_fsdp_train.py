@@ -39,18 +39,21 @@ pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU
 
 MADM = REPO / 'configs/madm/madm_tiny_toy-rgb2depth.py'
 ICCLD = REPO / 'configs/toy/iccld_sd-tiny_toy.py'
-COMMON = """
+# What every run of this file shares: the project's hooks plus the per-rank loss recorder.
+HEADER = """
 _base_ = ['{base}']
 custom_imports = dict(imports=['mmseg_diffuda', 'tests.test_engine.fsdp_record_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='ClassCheckHook'),
                 dict(type='IterSyncBuffersHook'), dict(type='NonFiniteLossHook'),
                 dict(type='RankLossRecordHook')]
-train_cfg = dict(max_iters=3, val_interval=3)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3),
                      visualization=dict(type='SegVisualizationHook', draw=False))
 randomness = dict(seed=0, deterministic=True)
 train_dataloader = dict(num_workers=0, persistent_workers=False)
+"""
+COMMON = HEADER + """
+train_cfg = dict(max_iters=3, val_interval=3)
 # the toy DELIVER test split lacks conditions: validate on the labelled train frames
 val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(split='train'))
 """
@@ -65,18 +68,8 @@ model = dict(
                          norm_cfg=dict(type='GN', num_groups=4, requires_grad=True))))
 """
 # ICCLD on the toy GTA5 -> Cityscapes trees, without validation (MADM's runs validate FSDP).
-ICCLD_RUN = """
-_base_ = ['{base}']
-custom_imports = dict(imports=['mmseg_diffuda', 'tests.test_engine.fsdp_record_hook'],
-                      allow_failed_imports=False)
-custom_hooks = [dict(type='PlainDataCheckpointHook'), dict(type='ClassCheckHook'),
-                dict(type='IterSyncBuffersHook'), dict(type='NonFiniteLossHook'),
-                dict(type='RankLossRecordHook')]
+ICCLD_RUN = HEADER + """
 train_cfg = dict(max_iters=3, val_interval=100)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3),
-                     visualization=dict(type='SegVisualizationHook', draw=False))
-randomness = dict(seed=0, deterministic=True)
-train_dataloader = dict(num_workers=0, persistent_workers=False)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
