@@ -28,16 +28,9 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mmseg_diffuda.engine import checkpoint_differences  # noqa: E402
+from mmseg_diffuda.toy.method_configs import TOY_METHOD_CONFIGS  # noqa: E402
 
-CONFIGS = dict(
-    DAFormer='configs/toy/daformer_mitb0-tiny_toy.py',
-    MIC='configs/toy/mic_mitb0-tiny_toy.py',
-    MADM='configs/madm/madm_tiny_toy-rgb2depth.py',
-    ICCLD='configs/toy/iccld_sd-tiny_toy.py',
-    CrossMatch='configs/toy/crossmatch_mitb0-tiny_toy.py',
-    LC_MSM='configs/toy/lcmsm_mitb0-tiny_toy.py',
-    DIFF='configs/toy/diff_tiny_toy-dg.py',
-)
+CONFIGS = TOY_METHOD_CONFIGS
 COLUMNS = ('student', 'teacher', 'other', 'optimizer', 'losses')
 
 

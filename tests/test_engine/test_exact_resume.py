@@ -23,20 +23,13 @@ import pytest
 import torch
 
 from mmseg_diffuda.engine import checkpoint_differences
+from mmseg_diffuda.toy.method_configs import TOY_METHOD_CONFIGS
 from tests.toy_tree import link_toy_models, make_toy_tree
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='bit-exact on CPU')
 
-CONFIGS = dict(
-    daformer='configs/toy/daformer_mitb0-tiny_toy.py',
-    mic='configs/toy/mic_mitb0-tiny_toy.py',
-    madm='configs/madm/madm_tiny_toy-rgb2depth.py',
-    iccld='configs/toy/iccld_sd-tiny_toy.py',
-    crossmatch='configs/toy/crossmatch_mitb0-tiny_toy.py',
-    lc_msm='configs/toy/lcmsm_mitb0-tiny_toy.py',
-    diff='configs/toy/diff_tiny_toy-dg.py',
-)
+CONFIGS = TOY_METHOD_CONFIGS
 #: The options of every run (the resume runs add --resume).
 OPTIONS = [
     'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
@@ -97,7 +90,7 @@ def assert_identical(reference: Path, resumed: Path) -> None:
 
 
 def test_kill_during_save_then_resume_equals_the_uninterrupted_run(workspace):
-    config = str(REPO / CONFIGS['daformer'])
+    config = str(REPO / CONFIGS['DAFormer'])
     workers = ['train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True']
     check(train(workspace, config, 'daformer_ref', *workers))
 
@@ -119,11 +112,11 @@ def test_kill_during_save_then_resume_equals_the_uninterrupted_run(workspace):
     assert_identical(workspace / 'daformer_ref' / 'iter_4.pth', work / 'iter_4.pth')
 
 
-@pytest.mark.parametrize('method', [m for m in CONFIGS if m != 'daformer'])
+@pytest.mark.parametrize('method', [m for m in CONFIGS if m != 'DAFormer'])
 def test_resume_from_the_first_checkpoint_equals_the_uninterrupted_run(
         workspace, source_checkpoint, method):
     extra = list(SINGLE_PROCESS)
-    if method == 'crossmatch':
+    if method == 'CrossMatch':
         extra.append(f'model.source_checkpoint={source_checkpoint}')
     config = str(REPO / CONFIGS[method])
     reference = workspace / f'{method}_ref'
