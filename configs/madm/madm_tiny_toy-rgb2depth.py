@@ -11,16 +11,13 @@ _base_ = [
     '../_base_/datasets/toy_cityscapes_to_deliver_depth.py',  # toy trees, 11 classes, RCS
     '../_base_/uda/madm.py',
 ]
-# The 96x192 toy validation images are padded to multiples of 64 (the tiny backbone's size
-# divisor); the prediction is cropped back to 96x192 before the metric. The Runner gives this
-# top-level preprocessor to models without their own, the student keeps the same.
-data_preprocessor = dict(test_cfg=dict(size_divisor=64))
+# The 96x192 toy validation images are predicted in 64x128 windows, without padding
+# (madm_tiny.py test_cfg).
 model = dict(
     _delete_=True,
     segmentor=dict(
         _base_.model,
         type='LatentEncoderDecoder',
-        data_preprocessor=dict(_base_.data_preprocessor, test_cfg=dict(size_divisor=64)),
         decode_head=dict(_base_.model.decode_head, num_classes=11)),  # MADM's 11 classes
     **_base_.uda)
 model.update(

@@ -11,15 +11,9 @@ _base_ = [
     '../_base_/datasets/toy_gta5_to_cityscapes.py',  # UDADataset with RCS on the toy trees
     '../_base_/uda/iccld.py',
 ]
-# The 96x192 toy validation images are padded to multiples of 64 (the tiny backbone's size
-# divisor); predictions are cropped back to 96x192 before the metric.
-data_preprocessor = dict(test_cfg=dict(size_divisor=64))
-model = dict(
-    _delete_=True,
-    segmentor=dict(_base_.model,
-                   data_preprocessor=dict(_base_.data_preprocessor,
-                                          test_cfg=dict(size_divisor=64))),
-    **_base_.uda)
+# The 96x192 toy validation images are predicted in 64x128 windows, without padding
+# (madm_tiny.py test_cfg).
+model = dict(_delete_=True, segmentor=_base_.model, **_base_.uda)
 model.update(
     # 0.999 would average over half of the 2000-iteration toy run; 0.99 as the DAFormer toy.
     ema=dict(alpha=0.99, shared_modules=_base_.uda.ema.shared_modules),

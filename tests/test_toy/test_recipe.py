@@ -73,3 +73,37 @@ def test_the_toy_recipe_values():
     assert sd['iters'] == 600 and sd['schedule'][-1]['end'] == 600
     madm = Config.fromfile(toy('madm_tiny_toy-rgb2depth.py')).model
     assert madm.dplg.end_iter == 300  # E: half of the schedule, as MADM's 5000 of 10k
+
+
+TOY_IMAGE = (96, 192)  # the toy generator's image size (HxW), whole at evaluation
+SD_NETWORK_CONFIGS = GROUPS['tiny SD, RGB -> depth'] + GROUPS['tiny SD, RGB shift (ICCLD)'] + [
+    'diff_tiny_toy-dg.py', 'diff_tiny-random-init_toy-dg.py']
+
+
+def _student(cfg: Config) -> dict:
+    return cfg.model.get('segmentor', cfg.model)
+
+
+@pytest.mark.parametrize('name', SD_NETWORK_CONFIGS)
+def test_sd_networks_predict_the_toy_in_windows_of_their_training_crop(name):
+    # The tiny SD networks take multiples of 64 (8x VAE x 3 UNet downsamplings); 96 is not one,
+    # and padding to 128x192 cost the depth oracle 10 mIoU (docs/toy_data.md). Windows of the
+    # training crop that tile the toy image exactly need no padding.
+    cfg = Config.fromfile(toy(name))
+    student = _student(cfg)
+    crop = next(tuple(step['crop_size']) for step in cfg.train_dataloader.dataset.source.pipeline
+                if step['type'] == 'RandomCrop')
+    test_cfg = student.test_cfg
+    assert test_cfg.mode == 'slide' and tuple(test_cfg.crop_size) == crop
+    for size, window, stride in zip(TOY_IMAGE, test_cfg.crop_size, test_cfg.stride):
+        assert window % 64 == 0 and (size - window) % stride == 0, (name, test_cfg)
+    for preprocessor in (student.get('data_preprocessor'), cfg.get('data_preprocessor')):
+        assert not (preprocessor or {}).get('test_cfg'), f'{name}: test images are padded'
+
+
+@pytest.mark.parametrize('name', GROUPS['tiny DAFormer, RGB shift'])
+def test_mit_networks_predict_the_whole_toy_image(name):
+    # The MiT takes multiples of 32, which the toy image is: whole, as DAFormer's 1024x512.
+    student = _student(Config.fromfile(toy(name)))
+    assert student.test_cfg.mode == 'whole'
+    assert all(size % 32 == 0 for size in TOY_IMAGE)
