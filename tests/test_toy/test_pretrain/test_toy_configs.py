@@ -38,7 +38,9 @@ def test_toy_config_loads_its_foundation_model(path):
     loaded = [v for v in found.values() if v]
     assert loaded, f'{path} starts from random weights'
     assert all(v.startswith('data/toy_models/') for v in loaded), found
-    if 'lcmsm' in path:
+    if 'lcmsm-random-text' in path:  # the language-pretraining ablation: toy MiT, random text
+        assert found['mit'] == MIT and found['clip'] is None
+    elif 'lcmsm' in path:
         assert found['mit'] == MIT and found['clip'].startswith('data/toy_models/clip-tiny/')
     elif 'mitb0' in path:
         assert found['mit'] == MIT

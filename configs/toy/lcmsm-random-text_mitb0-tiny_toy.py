@@ -2,8 +2,9 @@
 # lcmsm_mitb0-tiny_toy.py, with a random text tower of the toy CLIP's text architecture (ViT-H-14's
 # text structure and tokenizer at width 32, 2 layers, 64-d output) instead of the toy CLIP, i.e. 19
 # arbitrary class embeddings. Only the text tower differs, so the pair measures what the toy
-# CLIP's class-name embeddings add. lcmsm_mitb0-tiny-random-init_toy.py also randomises the MiT.
-_base_ = ['../lcmsm_mitb0-tiny_toy.py']
+# CLIP's class-name embeddings add (random-init/lcmsm_mitb0-tiny-random-init_toy.py also
+# randomises the MiT).
+_base_ = ['./lcmsm_mitb0-tiny_toy.py']
 model = dict(
     segmentor=dict(
         language_head=dict(
