@@ -1,8 +1,8 @@
 # ICCLD (our interpretation of Yu et al., CVPR 2025 Workshops; docs/methods/iccld.md) on the toy
 # GTA5 -> Cityscapes data: the recipe of configs/iccld/iccld_sd15_gta2cs-512x512.py (inter-coder
 # latent-diffusion student, DACS, three-domain timestep-conditioned discriminator with its own
-# optimiser) on the tiny pretrained toy SD v1 stack, with the toy schedule of the DAFormer toy configs
-# (2000 iterations, comparable with daformer_mitb0-tiny_toy.py).
+# optimiser) on the tiny pretrained toy SD v1 stack, with the toy schedule of the DAFormer toy
+# configs (2000 iterations, comparable with daformer_mitb0-tiny_toy.py).
 # Source-only baseline (same network and schedule): source-only_iccld-sd-tiny_toy.py.
 # Ablations: iccld-no-intercoder_sd-tiny_toy.py, iccld-no-adversarial_sd-tiny_toy.py.
 _base_ = [

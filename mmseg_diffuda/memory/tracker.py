@@ -23,8 +23,9 @@ class FrozenAwareMemTracker(MemTracker):
 
     A UDA iteration calls the student several times, with a backward in between (source loss,
     then mixed loss); ``MemTracker`` takes a second top-level call of a module for the next
-    iteration and refuses it with an error (it keeps per-module statistics of one iteration). The plan reads only the tracker's global snapshots, so this tracker starts the
-    module's statistics afresh instead; the global accounting of tensors is unchanged.
+    iteration and refuses it with an error (it keeps per-module statistics of one iteration).
+    The plan reads only the tracker's global snapshots, so this tracker starts the module's
+    statistics afresh instead; the global accounting of tensors is unchanged.
     """
 
     #: Modules running when the peak was reached, and whether it was in a backward pass.

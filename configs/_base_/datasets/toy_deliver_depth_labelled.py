@@ -16,10 +16,8 @@ toy_deliver_depth_train = dict(
         dict(type='PackSegInputs'),
     ])
 toy_deliver_depth_test = dict(
-    type='DeliverDepthDataset',
-    data_root='data/toy/deliver/',
+    toy_deliver_depth_train,  # the same tree and label layout, the test split, no augmentation
     split='test',
-    data_prefix=dict(img_path='depth', seg_map_path='semantic'),
     pipeline=[
         dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2'),
         dict(type='ToThreeChannels'),  # as LoadModalityImage
