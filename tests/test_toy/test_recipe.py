@@ -103,7 +103,10 @@ def test_sd_networks_predict_the_toy_in_windows_of_their_training_crop(name):
 
 @pytest.mark.parametrize('name', GROUPS['tiny DAFormer, RGB shift'])
 def test_mit_networks_predict_the_whole_toy_image(name):
-    # The MiT takes multiples of 32, which the toy image is: whole, as DAFormer's 1024x512.
-    student = _student(Config.fromfile(toy(name)))
+    # The MiT takes multiples of 32, which the 96x192 toy image is: whole and unpadded, as
+    # DAFormer predicts 1024x512 Cityscapes images.
+    cfg = Config.fromfile(toy(name))
+    student = _student(cfg)
     assert student.test_cfg.mode == 'whole'
-    assert all(size % 32 == 0 for size in TOY_IMAGE)
+    for preprocessor in (student.get('data_preprocessor'), cfg.get('data_preprocessor')):
+        assert not (preprocessor or {}).get('test_cfg'), f'{name}: test images are padded'
