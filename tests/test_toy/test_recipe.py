@@ -40,11 +40,14 @@ GROUPS = {
         'source-only_madm-tiny_toy-rgb2depth.py', 'madm_tiny_toy-rgb2depth.py',
         'oracle_madm-tiny_toy-depth.py', 'madm-no-dplg_tiny_toy-rgb2depth.py',
         'madm-no-lplr_tiny_toy-rgb2depth.py', 'madm_tiny-random-init_toy-rgb2depth.py',
-        'source-only_madm-tiny-random-init_toy-rgb2depth.py'],
+        'source-only_madm-tiny-random-init_toy-rgb2depth.py',
+        'oracle_madm-tiny-random-init_toy-depth.py'],
     'tiny SD, RGB shift (ICCLD)': [
         'source-only_iccld-sd-tiny_toy.py', 'iccld_sd-tiny_toy.py',
         'iccld-no-adversarial_sd-tiny_toy.py', 'iccld-no-intercoder_sd-tiny_toy.py',
-        'iccld_sd-tiny-random-init_toy.py'],
+        'iccld_sd-tiny-random-init_toy.py', 'oracle_iccld-sd-tiny_toy.py',
+        'oracle_iccld-sd-tiny-random-init_toy.py',
+        'source-only_iccld-sd-tiny-random-init_toy.py'],
 }
 
 
