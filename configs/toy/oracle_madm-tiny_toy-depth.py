@@ -1,4 +1,4 @@
-# Target oracle of the toy RGB -> depth shift: the network, optimiser and 600 iterations of
+# Target oracle of the toy RGB -> depth shift: the network, optimiser and 1000 iterations of
 # source-only_madm-tiny_toy-rgb2depth.py, trained WITH the toy DELIVER depth train labels (which
 # the adaptation never sees) instead of the RGB source, and validated on toy DELIVER depth test.
 # It bounds what MADM can reach on the toy with this network.

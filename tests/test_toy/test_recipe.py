@@ -73,9 +73,9 @@ def test_the_toy_recipe_values():
     assert mit['iters'] == 2000 and mit['optimizer']['lr'] == 2e-3
     assert mit['schedule'][-1]['end'] == 2000
     sd = recipe(toy('madm_tiny_toy-rgb2depth.py'))
-    assert sd['iters'] == 600 and sd['schedule'][-1]['end'] == 600
+    assert sd['iters'] == 1000 and sd['schedule'][-1]['end'] == 1000
     madm = Config.fromfile(toy('madm_tiny_toy-rgb2depth.py')).model
-    assert madm.dplg.end_iter == 300  # E: half of the schedule, as MADM's 5000 of 10k
+    assert madm.dplg.end_iter == 500  # E: half of the schedule, as MADM's 5000 of 10k
 
 
 TOY_IMAGE = (96, 192)  # the toy generator's image size (HxW), whole at evaluation
