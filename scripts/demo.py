@@ -31,8 +31,8 @@ MIOU = re.compile(r'mIoU: ([0-9.]+)')
 
 def run_logged(cmd: List[str], log_file: str, threads: int = 1) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    log = open(log_file, 'w')
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_file, 'w') as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def last_iteration(log_file: str) -> int:
