@@ -4,11 +4,13 @@ Held-out images are corpus samples of another seed (never seen in pretraining), 
 
 * **MiT**: linear probe on the pooled features of the four stages (style top-1 accuracy and the
   mean per-class accuracy of the 19 class tags), half of the images to fit, half to score;
-* **SD VAE**: reconstruction PSNR (dB, 0..255 images) per style, through the mean latent;
+* **SD VAE**: reconstruction PSNR (dB, 0..255 images) per style, through the mean latent, and the
+  round trip of MADM's palette-painted label maps (LPLR's regression target; toy source labels);
 * **SD UNet** (v1 and 2.x layout): epsilon MSE at t = 60 (DPLG's noise level) per style, with the
   caption as condition (predicting zero scores 1.0);
-* **CLIP**: zero-shot style accuracy ("a <style phrase> of a street", 11 prompts) and image ->
-  caption retrieval R@1 / R@5 among the held-out captions.
+* **CLIP**: zero-shot style accuracy ("a <style phrase> of a street", 11 prompts), image ->
+  caption retrieval R@1 / R@5 among the held-out captions, and the mean per-class AUC of LC-MSM's
+  class prompts for the classes an image shows (does the text tower know the class names?).
 
 Each figure is printed for the pretrained model (``data/toy_models``) and the same architecture with
 random weights (the random-init ablation configs). Example::
@@ -29,6 +31,10 @@ from pretrain_toy_models import toy_architectures  # noqa: E402
 
 from mmseg_diffuda.toy.pretrain.corpus import CORPUS_STYLES, Corpus, make_corpus  # noqa: E402
 from mmseg_diffuda.toy.pretrain.recipe import FOLDERS  # noqa: E402
+
+#: The MADM toy config and the palette of its LPLR (the palette probe).
+MADM_CONFIG = 'configs/madm/madm_tiny_toy-rgb2depth.py'
+MADM_PALETTE = 'CityscapesMADM11Dataset'
 
 
 def mit_features(backbone, corpus: Corpus) -> torch.Tensor:
@@ -90,6 +96,45 @@ def vae_psnr(vae, corpus: Corpus) -> Dict[str, float]:
     return per_style(10 * torch.log10(255.0**2 / mse), corpus)
 
 
+def madm_source_labels(config: str, count: int) -> torch.Tensor:
+    """The first ``count`` source label maps of a MADM config, (N, 1, H, W), as LPLR reads them."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    import mmseg_diffuda  # noqa: F401  (registers the datasets)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(config).train_dataloader.dataset.source
+    cfg.pipeline = [t for t in cfg.pipeline if t['type'] in ('LoadImage', 'LoadSegLabel',
+                                                              'PackSegInputs')]
+    dataset = DATASETS.build(cfg)
+    return torch.stack([dataset[i]['data_samples'].gt_sem_seg.data
+                        for i in range(min(count, len(dataset)))]).long()
+
+
+@torch.no_grad()
+def palette_round_trip(vae, labels: torch.Tensor, palette: str) -> Dict[str, float]:
+    """MADM's LPLR target through the VAE: paint, encode (mean), decode, read the nearest colour.
+
+    LPLR regresses the UNet output onto the VAE latent of the palette-painted label map, so the
+    latent carries the label only as far as the VAE reconstructs such images. Returns the PSNR of
+    the reconstruction and the pixel accuracy / mIoU of its nearest-palette-colour labels.
+    """
+    from mmseg_diffuda.models.utils.label_palette import LabelPalette
+    paint = LabelPalette(palette)
+    x = paint(labels)
+    recon = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    psnr = 10 * torch.log10(255.0**2 / ((recon - x) * 127.5).pow(2).mean())
+    colours = paint.table[:paint.num_colours]  # (K, 3) in [-1, 1]
+    pred = (recon[:, :, None] - colours.T[None, :, :, None, None]).pow(2).sum(1).argmin(1)
+    gt, valid = labels[:, 0], labels[:, 0] < paint.num_colours
+    ious = [((pred == k) & (gt == k) & valid).sum() / (((pred == k) | (gt == k)) & valid).sum()
+            for k in range(paint.num_colours) if ((gt == k) & valid).any()]
+    return dict(psnr_db=psnr.item(),
+                pixel_acc=100 * (pred[valid] == gt[valid]).float().mean().item(),
+                miou=100 * torch.stack(ious).mean().item())
+
+
 @torch.no_grad()
 def unet_eps_mse(parts, corpus: Corpus, timestep: int = 60) -> Dict[str, float]:
     from mmseg_diffuda.toy.pretrain.stable_diffusion import tokenize
@@ -138,7 +183,34 @@ def clip_scores(model, corpus: Corpus) -> Dict[str, float]:
     hit = ranks == torch.arange(len(cap))[:, None]
     return dict(style_zero_shot=100 * style_acc.item(),
                 r1=100 * hit[:, :1].any(1).float().mean().item(),
-                r5=100 * hit[:, :5].any(1).float().mean().item())
+                r5=100 * hit[:, :5].any(1).float().mean().item(),
+                class_prompt_auc=100 * class_prompt_auc(model, tokenizer, img, corpus))
+
+
+def class_prompt_auc(model, tokenizer, img: torch.Tensor, corpus: Corpus) -> float:
+    """Does the text tower know the class names? Mean per-class ROC AUC of LC-MSM's prompts.
+
+    Every image is scored against LC-MSM's 19 class prompts (``'a photo of a {}.'`` with its
+    renames, the embeddings its head reads). Per style and class, the AUC is the probability
+    that an image showing the class (its caption tag) scores higher than an image of the same
+    style that does not (within a style, so that the prompt's "photo" cannot separate them);
+    the figure is the mean over the (style, class) pairs with both kinds of images. 50 is chance.
+    """
+    from mmseg_diffuda.models.utils.text_embeddings import (LCMSM_CLASS_RENAMES,
+                                                            LCMSM_PROMPT_TEMPLATE, class_prompts)
+    from mmseg_diffuda.toy.pretrain.corpus import TAG_CLASSES
+    prompts = class_prompts(TAG_CLASSES, LCMSM_PROMPT_TEMPLATE, LCMSM_CLASS_RENAMES)
+    scores = img @ F.normalize(model.encode_text(tokenizer(prompts)), dim=-1).T
+    tags = torch.from_numpy(corpus.tags) > 0
+    styles = torch.from_numpy(corpus.styles)
+    aucs = []
+    for style in styles.unique():
+        for k in range(len(TAG_CLASSES)):
+            shown = tags[:, k] & (styles == style)
+            pos, neg = scores[shown, k], scores[~tags[:, k] & (styles == style), k]
+            if len(pos) and len(neg):
+                aucs.append((pos[:, None] > neg[None]).float().mean())
+    return torch.stack(aucs).mean().item()
 
 
 def probe_clip(corpus: Corpus, archs: Dict, folder: str) -> Dict[str, Dict[str, float]]:
@@ -163,23 +235,30 @@ def main() -> None:
     parser.add_argument('--models', default=osp.join(ROOT, 'data', 'toy_models'))
     parser.add_argument('--per-style', type=int, default=20, help='held-out images per style')
     parser.add_argument('--seed', type=int, default=1, help='held-out corpus seed (not 0)')
+    parser.add_argument('--madm-config', default=osp.join(ROOT, MADM_CONFIG),
+                        help='MADM config whose source labels the palette probe paints')
+    parser.add_argument('--labels', type=int, default=64, help='label maps of the palette probe')
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs = toy_architectures(ROOT)
     corpus = make_corpus(args.per_style, seed=args.seed)
     folder = {name: osp.join(args.models, sub) for name, sub in FOLDERS.items()}
+    labels = madm_source_labels(args.madm_config, args.labels)
     lines = [f'held-out corpus: seed {args.seed}, {len(corpus)} images '
              f'({args.per_style} per style)']
     lines += table('MiT linear probe (%)', probe_mit(corpus, archs, folder['mit']))
     for name in ('sd', 'sd2'):
-        rows_psnr, rows_eps = {}, {}
+        rows_psnr, rows_palette, rows_eps = {}, {}, {}
         for start in ('random', 'pretrained'):
             parts = sd_parts(folder[name], archs[name], start == 'random', folder['sd'])
             if name == 'sd':
                 rows_psnr[start] = vae_psnr(parts.vae, corpus)
+                rows_palette[start] = palette_round_trip(parts.vae, labels, MADM_PALETTE)
             rows_eps[start] = unet_eps_mse(parts, corpus)
         if rows_psnr:
             lines += table('SD VAE reconstruction PSNR (dB) per style', rows_psnr)
+            lines += table(f'SD VAE round trip of MADM\'s palette-painted labels ({len(labels)} '
+                           'toy source label maps)', rows_palette)
         lines += table(f'{FOLDERS[name]} UNet eps-MSE at t=60 per style (zero prediction: 1.0)',
                        rows_eps)
     lines += table('CLIP zero-shot style accuracy and caption retrieval (%)',

@@ -56,7 +56,7 @@ def _build_clip(folder: str, recipe: Dict, corpus: Corpus, progress: bool, **_) 
     from .clip import pretrain_clip, save_clip_folder
     s = recipe['schedule']
     model = pretrain_clip(corpus, recipe['arch'], s['steps'], s['batch_size'], s['lr'], s['crop'],
-                          s['seed'], progress)
+                          s['seed'], s['short_caption_prob'], progress)
     save_clip_folder(folder, model, recipe['arch'])
 
 

@@ -19,7 +19,7 @@ from typing import Dict
 import numpy as np
 import torch
 
-from .corpus import Corpus
+from .corpus import Corpus, short_caption
 from .training import (adamw_cosine, crop_batch, optimizer_step, progress_steps,
                        set_postfix)
 
@@ -72,8 +72,14 @@ def normalise_clip(batch: torch.Tensor) -> torch.Tensor:
 
 
 def pretrain_clip(corpus: Corpus, model_cfg: Dict, steps: int, batch_size: int, lr: float,
-                  crop, seed: int, progress: bool = False):
+                  crop, seed: int, short_caption_prob: float = 0.0, progress: bool = False):
     """Contrastive image/caption training of a tiny open_clip model.
+
+    Each pair's caption is the corpus caption or, with probability ``short_caption_prob``, a
+    short caption naming the style and one class the image shows
+    (:func:`~mmseg_diffuda.toy.pretrain.corpus.short_caption`): the corpus captions list the same
+    common classes for almost every image, so from them alone the toy CLIP learns styles but not
+    what one class name means (docs/toy_data.md).
 
     Args:
         corpus (Corpus): The pretraining corpus.
@@ -82,7 +88,8 @@ def pretrain_clip(corpus: Corpus, model_cfg: Dict, steps: int, batch_size: int, 
         batch_size (int): Pairs per step.
         lr (float): Peak learning rate.
         crop (Sequence[int]): Image crop (h, w).
-        seed (int): Seed of the initialisation and the batches.
+        seed (int): Seed of the initialisation, the batches and the caption draws.
+        short_caption_prob (float): Probability of a short caption. Defaults to 0.
         progress (bool): Show a progress bar.
 
     Returns:
@@ -97,12 +104,19 @@ def pretrain_clip(corpus: Corpus, model_cfg: Dict, steps: int, batch_size: int, 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
+        caption_rng = np.random.default_rng([seed, 1])
         optimizer, scheduler = adamw_cosine(model.parameters(), lr, steps, weight_decay=0.1)
         model.train()
         bar = progress_steps(steps, 'CLIP', progress)
         for step in bar:
             images, idx = crop_batch(corpus.images, rng, batch_size, crop)
-            out = model(normalise_clip(images), tokens[idx])
+            batch_tokens = tokens[idx].clone()
+            short = np.flatnonzero(caption_rng.random(len(idx)) < short_caption_prob)
+            if len(short):
+                batch_tokens[short] = tokenizer([
+                    short_caption(int(corpus.styles[i]), corpus.tags[i], caption_rng)
+                    for i in np.asarray(idx)[short]])
+            out = model(normalise_clip(images), batch_tokens)
             loss = loss_fn(out['image_features'], out['text_features'], out['logit_scale'])
             optimizer_step(loss, optimizer, scheduler)
             with torch.no_grad():  # CLIP clamps the temperature at 100

@@ -52,6 +52,20 @@ _NOUNS: Dict[str, Tuple[str, str]] = {
     'truck': ('a truck', 'trucks'), 'bus': ('a bus', 'buses'),
     'motorcycle': ('a motorcycle', 'motorcycles'), 'bicycle': ('a bicycle', 'bicycles')}
 _NUMBERS = ('no', 'one', 'two', 'three', 'four', 'five', 'many')
+#: How text names each class, as web captions call a person a pedestrian or a bicycle a bike: the
+#: corpus caption's noun, the Cityscapes name and common synonyms, as noun phrases (LC-MSM's
+#: prompts say "pedestrian", "driver", "motorbike" and "bike").
+CLASS_PHRASES: Dict[str, Tuple[str, ...]] = {
+    'road': ('a road', 'a street'), 'sidewalk': ('a sidewalk', 'a pavement'),
+    'building': ('a building', 'a house'), 'wall': ('a wall', ), 'fence': ('a fence', ),
+    'pole': ('a pole', 'a post'), 'traffic light': ('a traffic light', 'a signal light'),
+    'traffic sign': ('a traffic sign', 'a road sign'),
+    'vegetation': ('trees', 'vegetation', 'a tree'), 'terrain': ('grass', 'terrain', 'a lawn'),
+    'sky': ('the sky', ), 'person': ('a person', 'a pedestrian', 'a man', 'a woman'),
+    'rider': ('a rider', 'a driver', 'a cyclist'), 'car': ('a car', 'an automobile'),
+    'truck': ('a truck', 'a lorry'), 'bus': ('a bus', 'a coach'), 'train': ('a train', 'a tram'),
+    'motorcycle': ('a motorcycle', 'a motorbike', 'a scooter'),
+    'bicycle': ('a bicycle', 'a bike')}
 #: A stuff class is named in a caption when it covers at least this share of the image.
 MIN_STUFF_FRACTION = 0.01
 #: A thing instance is counted when at least this many of its pixels are visible.
@@ -243,6 +257,32 @@ def caption(style: CorpusStyle, stuff: Sequence[str], things: Dict[str, int]) ->
     article = 'an' if style.phrase[0] in 'aeiou' else 'a'
     text = f'{article} {style.phrase} of a street'
     return f'{text} with {_join(parts)}' if parts else text
+
+
+def short_caption(style: int, tags: np.ndarray, rng: np.random.Generator) -> str:
+    """A short caption naming the style and one class the image shows (e.g. "a photo of a bike").
+
+    Web captions are as often a few words about one salient object as a list of everything in the
+    picture; CLIP learns what a single noun means from the former. The class is drawn uniformly
+    from the image's tags (so rare classes are named as often as common ones when present) and
+    called by one of its :data:`CLASS_PHRASES`, drawn uniformly.
+
+    Args:
+        style (int): Index into :data:`CORPUS_STYLES`.
+        tags (np.ndarray): The image's (19,) multi-hot :data:`TAG_CLASSES` tags.
+        rng (np.random.Generator): Random generator.
+
+    Returns:
+        str: ``"a <style phrase> of <class phrase>"``; without tags, ``"a <style phrase> of a
+        street"``.
+    """
+    phrase = CORPUS_STYLES[style].phrase
+    article = 'an' if phrase[0] in 'aeiou' else 'a'
+    present = np.flatnonzero(tags > 0)
+    if len(present) == 0:
+        return f'{article} {phrase} of a street'
+    phrases = CLASS_PHRASES[TAG_CLASSES[int(rng.choice(present))]]
+    return f'{article} {phrase} of {phrases[int(rng.integers(len(phrases)))]}'
 
 
 def corpus_seed_entropy(seed: int, style: int, index: int) -> Tuple[int, int, int, int]:

@@ -154,3 +154,19 @@ def test_complete_marker_and_unknown_model(built, archs, tmp_path):
     assert all(osp.isfile(osp.join(f, COMPLETE)) for f in folders.values())
     with pytest.raises(KeyError, match='Unknown toy models'):
         build_toy_models(str(tmp_path), archs, ['mit', 'imagenet'])
+
+
+@pytest.mark.parametrize('prob, expected', [(0.0, 0), (1.0, 4)])
+def test_clip_short_captions_replace_the_drawn_share_of_pairs(archs, monkeypatch, prob, expected):
+    from mmseg_diffuda.toy.pretrain import clip as clip_module
+    from mmseg_diffuda.toy.pretrain.corpus import make_corpus
+    calls, original = [], clip_module.short_caption
+
+    def recording(style, tags, rng):
+        calls.append(original(style, tags, rng))
+        return calls[-1]
+
+    monkeypatch.setattr(clip_module, 'short_caption', recording)
+    clip_module.pretrain_clip(make_corpus(1), archs['clip'], steps=1, batch_size=4, lr=1e-3,
+                              crop=(64, 128), seed=0, short_caption_prob=prob)
+    assert len(calls) == expected

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from mmseg_diffuda.toy.generate import SPLITS, Tree, sample_toy_scene
-from mmseg_diffuda.toy.pretrain.corpus import (CORPUS_STYLES, CORPUS_TREE, TAG_CLASSES,
-                                               CorpusSample, caption, corpus_sample,
-                                               corpus_seed_entropy, describe, make_corpus)
+from mmseg_diffuda.toy.pretrain.corpus import (CLASS_PHRASES, CORPUS_STYLES, CORPUS_TREE,
+                                               TAG_CLASSES, CorpusSample, caption, corpus_sample,
+                                               corpus_seed_entropy, describe, make_corpus,
+                                               short_caption)
 
 
 def test_same_seed_same_corpus_other_seed_other_images():
@@ -34,6 +35,39 @@ def test_caption_hand_case():
         'a depth map of a street with buildings, trees, two persons and a car'
     assert caption(event, [], {}) == 'an event camera frame of a street'
     assert caption(depth, [], {'bus': 9}) == 'a depth map of a street with many buses'
+
+
+def _tags(*names):
+    tags = np.zeros(len(TAG_CLASSES), dtype=np.float32)
+    for name in names:
+        tags[TAG_CLASSES.index(name)] = 1.0
+    return tags
+
+
+def test_short_caption_names_one_present_class_by_one_of_its_names():
+    photo = [s.name for s in CORPUS_STYLES].index('photo')
+    event = [s.name for s in CORPUS_STYLES].index('event')
+    rng = np.random.default_rng(0)
+    seen = {short_caption(photo, _tags('bus'), rng) for _ in range(50)}
+    assert seen == {'a photo of a bus', 'a photo of a coach'}
+    seen = {short_caption(event, _tags('car', 'terrain'), rng) for _ in range(200)}
+    assert seen == {'an event camera frame of a car', 'an event camera frame of an automobile',
+                    'an event camera frame of grass', 'an event camera frame of terrain',
+                    'an event camera frame of a lawn'}
+    assert short_caption(photo, _tags(), rng) == 'a photo of a street'
+    # the same generator state gives the same caption
+    a = [short_caption(photo, _tags('car', 'bus', 'person'), np.random.default_rng(7))
+         for _ in range(2)]
+    assert a[0] == a[1]
+
+
+def test_class_phrases_cover_every_class_and_lcmsm_prompt_words():
+    from mmseg_diffuda.models.utils.text_embeddings import LCMSM_CLASS_RENAMES
+    assert set(CLASS_PHRASES) == set(TAG_CLASSES)
+    for name in TAG_CLASSES:  # the Cityscapes name and LC-MSM's rename are both spoken
+        words = ' '.join(CLASS_PHRASES[name])
+        assert LCMSM_CLASS_RENAMES.get(name, name) in words
+        assert name in words
 
 
 def test_tags_are_the_classes_the_caption_names():
