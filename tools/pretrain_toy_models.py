@@ -20,6 +20,8 @@ Example::
     python tools/pretrain_toy_models.py --models sd     # only the SD v1 stack (make demo)
 """
 import argparse
+import ast
+import copy
 import os.path as osp
 import sys
 import time
@@ -28,7 +30,7 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 from mmseg_diffuda.toy.pretrain.build import build_toy_models
-from mmseg_diffuda.toy.pretrain.recipe import (DEFAULT_CACHE, MODEL_NAMES,
+from mmseg_diffuda.toy.pretrain.recipe import (DEFAULT_CACHE, DEFAULT_SCHEDULES, MODEL_NAMES,
                                                TINY_CLIP_MODEL_CFG)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -76,13 +78,46 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--workers', type=int, default=2,
                         help='parallel training processes of one CPU thread each (default: 2)')
+    parser.add_argument('--schedule', nargs='+', default=[], metavar='MODEL.KEY=VALUE',
+                        help='override the recipe for a probe, e.g. sd.vae_steps=3600 (a '
+                        'changed recipe is cached under its own key; use --out elsewhere so the '
+                        'toy configs keep loading the recipe\'s models)')
     return parser.parse_args(argv)
+
+
+def schedules_with(overrides: List[str]) -> Dict:
+    """The recipe's schedules with ``MODEL.KEY=VALUE`` overrides (VALUE parsed as a literal).
+
+    Args:
+        overrides (list[str]): e.g. ``['sd.vae_steps=3600']``.
+
+    Returns:
+        dict: A copy of :data:`DEFAULT_SCHEDULES` with the overrides applied.
+
+    Raises:
+        KeyError: For an unknown model or key (the recipe's keys are listed).
+    """
+    schedules = copy.deepcopy(DEFAULT_SCHEDULES)
+    for item in overrides:
+        path, sep, value = item.partition('=')
+        model, dot, key = path.partition('.')
+        if not sep or not dot:
+            raise ValueError(f'--schedule takes MODEL.KEY=VALUE, got {item!r}.')
+        if model not in schedules or key not in schedules[model]:
+            known = {name: sorted(s) for name, s in schedules.items()}
+            raise KeyError(f'--schedule {item!r}: no such recipe entry; the recipe has {known}.')
+        try:
+            schedules[model][key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            schedules[model][key] = value
+    return schedules
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     start = time.time()
-    build_toy_models(args.out, toy_architectures(), args.models, cache_dir=args.cache_dir,
+    build_toy_models(args.out, toy_architectures(), args.models,
+                     schedules=schedules_with(args.schedule), cache_dir=args.cache_dir,
                      progress=not args.no_progress, force=args.force, workers=args.workers)
     print(f'[toy models] ready in {args.out} ({time.time() - start:.0f} s)')
     return 0

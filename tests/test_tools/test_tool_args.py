@@ -109,3 +109,20 @@ def test_train_refuses_a_missing_pretrained_checkpoint(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, 'argv', ['train.py', config, '--resume-from', 'x.pth'])
     cfg = namespace['build_cfg'](namespace['parse_args']())
     assert cfg.resume and cfg.load_from == 'x.pth'
+
+
+def test_pretrain_toy_models_schedule_overrides():
+    from mmseg_diffuda.toy.pretrain.recipe import DEFAULT_SCHEDULES
+    namespace = runpy.run_path(str(REPO / 'tools' / 'pretrain_toy_models.py'),
+                               run_name='tool_under_test')
+    schedules_with = namespace['schedules_with']
+    args = namespace['parse_args'](['--schedule', 'sd.vae_steps=3600', 'clip.crop=(32, 64)'])
+    schedules = schedules_with(args.schedule)
+    assert schedules['sd']['vae_steps'] == 3600
+    assert schedules['clip']['crop'] == (32, 64)
+    assert DEFAULT_SCHEDULES['sd']['vae_steps'] == 1200  # the recipe itself is not touched
+    assert schedules_with([]) == DEFAULT_SCHEDULES
+    with pytest.raises(KeyError, match='vae_steps'):  # the message lists the recipe's keys
+        schedules_with(['sd.vae_step=3600'])
+    with pytest.raises(ValueError, match='MODEL.KEY=VALUE'):
+        schedules_with(['vae_steps=3600'])
