@@ -262,8 +262,8 @@ def caption(style: CorpusStyle, stuff: Sequence[str], things: Dict[str, int]) ->
 def short_caption(style: int, tags: np.ndarray, rng: np.random.Generator) -> str:
     """A short caption naming the style and one class the image shows (e.g. "a photo of a bike").
 
-    Web captions are as often a few words about one salient object as a list of everything in the
-    picture; CLIP learns what a single noun means from the former. The class is drawn uniformly
+    Web captions are often a few words about one object rather than a list of everything in the
+    picture; from such captions CLIP can learn what a single noun means. The class is drawn uniformly
     from the image's tags (so rare classes are named as often as common ones when present) and
     called by one of its :data:`CLASS_PHRASES`, drawn uniformly.
 
