@@ -29,7 +29,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 from pretrain_toy_models import toy_architectures  # noqa: E402
 
-from mmseg_diffuda.toy.pretrain.corpus import CORPUS_STYLES, Corpus, make_corpus  # noqa: E402
+from mmseg_diffuda.toy.pretrain.corpus import (CORPUS_STYLES, Corpus, make_corpus,  # noqa: E402
+                                               with_article)
 from mmseg_diffuda.toy.pretrain.recipe import FOLDERS  # noqa: E402
 
 #: The MADM toy config and the palette of its LPLR (the palette probe).
@@ -174,8 +175,7 @@ def clip_scores(model, corpus: Corpus) -> Dict[str, float]:
     x = normalise_clip(torch.from_numpy(corpus.images).float().permute(0, 3, 1, 2))
     x = x[:, :, 16:80, 32:160]  # the 64x128 centre crop the model was trained on
     img = F.normalize(model.encode_image(x), dim=-1)
-    prompts = [f'a {s.phrase} of a street' if s.phrase[0] not in 'aeiou'
-               else f'an {s.phrase} of a street' for s in CORPUS_STYLES]
+    prompts = [f'{with_article(s.phrase)} of a street' for s in CORPUS_STYLES]
     style_txt = F.normalize(model.encode_text(tokenizer(prompts)), dim=-1)
     style_acc = ((img @ style_txt.T).argmax(1) == torch.from_numpy(corpus.styles)).float().mean()
     cap = F.normalize(model.encode_text(tokenizer(corpus.captions)), dim=-1)

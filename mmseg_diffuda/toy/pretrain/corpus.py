@@ -235,6 +235,11 @@ def describe(scene: Scene) -> Tuple[List[str], Dict[str, int]]:
     return stuff, things
 
 
+def with_article(phrase: str) -> str:
+    """``phrase`` with its indefinite article: "an event camera frame", "a depth map"."""
+    return f'{"an" if phrase[0] in "aeiou" else "a"} {phrase}'
+
+
 def caption(style: CorpusStyle, stuff: Sequence[str], things: Dict[str, int]) -> str:
     """``"a <style phrase> of a street with <classes>"``.
 
@@ -254,8 +259,7 @@ def caption(style: CorpusStyle, stuff: Sequence[str], things: Dict[str, int]) ->
             parts.append(_NOUNS[name][0])
         elif n > 1:
             parts.append(f'{_NUMBERS[min(n, len(_NUMBERS) - 1)]} {_NOUNS[name][1]}')
-    article = 'an' if style.phrase[0] in 'aeiou' else 'a'
-    text = f'{article} {style.phrase} of a street'
+    text = f'{with_article(style.phrase)} of a street'
     return f'{text} with {_join(parts)}' if parts else text
 
 
@@ -263,9 +267,9 @@ def short_caption(style: int, tags: np.ndarray, rng: np.random.Generator) -> str
     """A short caption naming the style and one class the image shows (e.g. "a photo of a bike").
 
     Web captions are often a few words about one object rather than a list of everything in the
-    picture; from such captions CLIP can learn what a single noun means. The class is drawn uniformly
-    from the image's tags (so rare classes are named as often as common ones when present) and
-    called by one of its :data:`CLASS_PHRASES`, drawn uniformly.
+    picture; from such captions CLIP can learn what a single noun means. The class is drawn
+    uniformly from the image's tags (so rare classes are named as often as common ones when
+    present) and called by one of its :data:`CLASS_PHRASES`, drawn uniformly.
 
     Args:
         style (int): Index into :data:`CORPUS_STYLES`.
@@ -276,13 +280,12 @@ def short_caption(style: int, tags: np.ndarray, rng: np.random.Generator) -> str
         str: ``"a <style phrase> of <class phrase>"``; without tags, ``"a <style phrase> of a
         street"``.
     """
-    phrase = CORPUS_STYLES[style].phrase
-    article = 'an' if phrase[0] in 'aeiou' else 'a'
+    text = with_article(CORPUS_STYLES[style].phrase)
     present = np.flatnonzero(tags > 0)
     if len(present) == 0:
-        return f'{article} {phrase} of a street'
+        return f'{text} of a street'
     phrases = CLASS_PHRASES[TAG_CLASSES[int(rng.choice(present))]]
-    return f'{article} {phrase} of {phrases[int(rng.integers(len(phrases)))]}'
+    return f'{text} of {phrases[int(rng.integers(len(phrases)))]}'
 
 
 def corpus_seed_entropy(seed: int, style: int, index: int) -> Tuple[int, int, int, int]:
