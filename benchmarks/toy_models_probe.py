@@ -119,8 +119,11 @@ def palette_round_trip(vae, labels: torch.Tensor, palette: str) -> Dict[str, flo
 
     LPLR regresses the UNet output onto the VAE latent of the palette-painted label map, so the
     latent carries the label only as far as the VAE reconstructs such images. Returns the PSNR of
-    the reconstruction and the pixel accuracy / mIoU of its nearest-palette-colour labels.
+    the reconstruction and the pixel accuracy / mIoU (mmseg's ``IoUMetric``) of its
+    nearest-palette-colour labels.
     """
+    from mmseg.evaluation.metrics import IoUMetric
+
     from mmseg_diffuda.models.utils.label_palette import LabelPalette
     paint = LabelPalette(palette)
     x = paint(labels)
@@ -129,11 +132,10 @@ def palette_round_trip(vae, labels: torch.Tensor, palette: str) -> Dict[str, flo
     colours = paint.table[:paint.num_colours]  # (K, 3) in [-1, 1]
     pred = (recon[:, :, None] - colours.T[None, :, :, None, None]).pow(2).sum(1).argmin(1)
     gt, valid = labels[:, 0], labels[:, 0] < paint.num_colours
-    ious = [((pred == k) & (gt == k) & valid).sum() / (((pred == k) | (gt == k)) & valid).sum()
-            for k in range(paint.num_colours) if ((gt == k) & valid).any()]
+    intersect, union, _, _ = IoUMetric.intersect_and_union(pred, gt, paint.num_colours, 255)
     return dict(psnr_db=psnr.item(),
                 pixel_acc=100 * (pred[valid] == gt[valid]).float().mean().item(),
-                miou=100 * torch.stack(ious).mean().item())
+                miou=100 * torch.nanmean(intersect / union).item())
 
 
 @torch.no_grad()

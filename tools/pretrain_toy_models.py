@@ -95,7 +95,8 @@ def schedules_with(overrides: List[str]) -> Dict:
         dict: A copy of :data:`DEFAULT_SCHEDULES` with the overrides applied.
 
     Raises:
-        KeyError: For an unknown model or key (the recipe's keys are listed).
+        KeyError: For an unknown model or key (the recipe's keys are listed), and for the
+            ``sd2.vae_*`` entries, which the SD 2.x stack does not use (it reuses the v1 VAE).
     """
     schedules = copy.deepcopy(DEFAULT_SCHEDULES)
     for item in overrides:
@@ -106,6 +107,9 @@ def schedules_with(overrides: List[str]) -> Dict:
         if model not in schedules or key not in schedules[model]:
             known = {name: sorted(s) for name, s in schedules.items()}
             raise KeyError(f'--schedule {item!r}: no such recipe entry; the recipe has {known}.')
+        if model == 'sd2' and key.startswith('vae_'):
+            raise KeyError(f'--schedule {item!r}: the SD 2.x stack reuses the SD v1 VAE, so its '
+                           f'vae_* entries train nothing; set sd.{key} instead.')
         try:
             schedules[model][key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):

@@ -126,3 +126,5 @@ def test_pretrain_toy_models_schedule_overrides():
         schedules_with(['sd.vae_step=3600'])
     with pytest.raises(ValueError, match='MODEL.KEY=VALUE'):
         schedules_with(['vae_steps=3600'])
+    with pytest.raises(KeyError, match='sd.vae_steps instead'):  # would silently train nothing
+        schedules_with(['sd2.vae_steps=3600'])

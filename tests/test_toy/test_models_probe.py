@@ -42,7 +42,7 @@ def test_palette_round_trip_identity_and_one_colour(probe):
     colour_1 = LabelPalette(probe.MADM_PALETTE)(torch.ones_like(labels))
     flat = probe.palette_round_trip(_FakeVAE(lambda z: colour_1), labels, probe.MADM_PALETTE)
     assert flat['pixel_acc'] == pytest.approx(100 * 3 / 7, abs=1e-4)
-    # IoU: class 0 -> 0, class 1 -> 3/7, class 2 -> 0 (classes absent from the labels skipped)
+    # IoU: class 0 -> 0, class 1 -> 3/7, class 2 -> 0 (classes in neither map skipped, as mmseg)
     assert flat['miou'] == pytest.approx(100 * (3 / 7) / 3, abs=1e-4)
 
 
